@@ -284,7 +284,8 @@ DECLARE
 BEGIN
     FOR part IN
         SELECT c.relname,
-               (regexp_match(pg_get_expr(c.relpartbound, c.oid), 'TO \\(''([^'']+)''\\)'))[1]::timestamptz AS upper_bound
+               (regexp_match(pg_get_expr(c.relpartbound, c.oid),
+                             'TO \\(''([^'']+)''\\)'))[1]::timestamptz AS upper_bound
         FROM pg_inherits i
         JOIN pg_class c ON c.oid = i.inhrelid
         WHERE i.inhparent = 'raw.telemetry'::regclass AND c.relname <> 'telemetry_default'
@@ -350,4 +351,5 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    op.execute("DROP SCHEMA IF EXISTS ops CASCADE; DROP SCHEMA IF EXISTS raw CASCADE; DROP SCHEMA IF EXISTS ref CASCADE;")
+    for schema in ("ops", "raw", "ref"):
+        op.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
