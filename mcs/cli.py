@@ -70,11 +70,14 @@ def cli(verbose: bool) -> None:
 
 
 @cli.command()
-def up() -> None:
+@click.option("--only", default=None, metavar="NAMES",
+              help="Comma-separated components to start (simulator, edge, ingestor, alarm-engine, "
+                   "dagster-webserver, dagster-daemon, streamlit, backfill); default: all.")
+def up(only: str | None) -> None:
     """Start the whole platform on embedded defaults (Ctrl-C stops it)."""
     from mcs.stack import up as run_platform
 
-    run_platform()
+    run_platform(only={name.strip() for name in only.split(",") if name.strip()} if only else None)
 
 
 @cli.command()

@@ -130,8 +130,9 @@ def startup_tasks(settings: Settings) -> list[ManagedProcess]:
 
 
 class Platform:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, only: set[str] | None = None) -> None:
         self.settings = settings
+        self.only = only
         self.postgres: EmbeddedPostgres | None = None
         self.broker: EmbeddedBroker | None = None
         self.processes: list[ManagedProcess] = []
@@ -180,11 +181,11 @@ class Platform:
         upgrade(db_url)
         self._load_sites(db_url)
         env = self.child_env(db_url, mqtt, dagster_url)
-        self.processes = services(self.settings)
+        self.processes = [p for p in services(self.settings) if self.only is None or p.name in self.only]
         for proc in self.processes:
             proc.start(env, self.log_dir)
             click.echo(f"started   {proc.name:<18} log: {self.log_dir / (proc.name + '.log')}")
-        self.tasks = startup_tasks(self.settings)
+        self.tasks = startup_tasks(self.settings) if self.only is None or "backfill" in self.only else []
         threading.Thread(target=self._run_tasks, args=(env,), daemon=True).start()
         click.echo(f"Dagster   http://127.0.0.1:{self.settings.dagster_port}")
         click.echo(f"Streamlit http://127.0.0.1:{self.settings.streamlit_port}")
@@ -256,8 +257,8 @@ def _sibling_database(url: str, name: str) -> str:
     return target
 
 
-def up(settings: Settings | None = None) -> None:
-    platform = Platform(settings or get_settings())
+def up(settings: Settings | None = None, only: set[str] | None = None) -> None:
+    platform = Platform(settings or get_settings(), only)
 
     def _terminate(signum: int, _frame: object) -> None:
         platform.stopping.set()

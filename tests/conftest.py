@@ -8,7 +8,6 @@ embedded server is started on a free port in a temporary directory. Every test t
 from __future__ import annotations
 
 import os
-import socket
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,16 +19,10 @@ from sqlalchemy.engine import make_url
 
 from mcs.db.engine import libpq_url, make_engine
 from mcs.db.migrate import upgrade
-from mcs.local_services.broker import EmbeddedBroker
+from mcs.local_services.broker import EmbeddedBroker, free_port
 from mcs.local_services.postgres import EmbeddedPostgres
 
 TEMPLATE_DB = "mcs_test_template"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _with_database(url: str, name: str) -> str:
