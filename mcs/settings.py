@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -19,6 +20,9 @@ class Settings(BaseSettings):
     # None means "start and own an embedded server under data_dir" (see mcs.local_services).
     database_url: str | None = Field(default=None, description="PostgreSQL URL, e.g. postgresql://u:p@h:5432/mcs")
     mqtt_url: str | None = Field(default=None, description="MQTT broker URL, e.g. mqtt://127.0.0.1:1883")
+
+    # "auto": use TimescaleDB when the extension can be created; "off": always plain partitioning.
+    timescaledb: Literal["auto", "off"] = "auto"
 
     data_dir: Path = Field(default=Path(".mcs-data"), description="embedded servers, spools, reports")
     sites_dir: Path = Field(default=Path("sites"), description="site YAML + point schedule CSVs")

@@ -25,7 +25,7 @@ from mcs.local_services.postgres import EmbeddedPostgres
 TEMPLATE_DB = "mcs_test_template"
 
 
-def _with_database(url: str, name: str) -> str:
+def with_database(url: str, name: str) -> str:
     return make_url(libpq_url(url)).set(database=name).render_as_string(hide_password=False)
 
 
@@ -45,11 +45,15 @@ def pg_server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def migrated_template(pg_server_url: str) -> str:
-    """A database with every migration applied; tests clone it (CREATE DATABASE … TEMPLATE)."""
+    """A database with every migration applied; tests clone it (CREATE DATABASE … TEMPLATE).
+
+    It takes the plain-PostgreSQL storage path, which every machine has; the storage tests build
+    their own TimescaleDB database where the extension is installed (tests/integration/foundation).
+    """
     name = f"{TEMPLATE_DB}_{uuid.uuid4().hex[:8]}"
     with psycopg.connect(pg_server_url, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
-    upgrade(_with_database(pg_server_url, name))
+    upgrade(with_database(pg_server_url, name), timescaledb="off")
     yield name
     with psycopg.connect(pg_server_url, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
@@ -61,7 +65,7 @@ def database_url(pg_server_url: str, migrated_template: str) -> Iterator[str]:
     with psycopg.connect(pg_server_url, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{migrated_template}"')
     try:
-        yield _with_database(pg_server_url, name)
+        yield with_database(pg_server_url, name)
     finally:
         with psycopg.connect(pg_server_url, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

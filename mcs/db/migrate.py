@@ -12,6 +12,7 @@ from alembic import command
 from alembic.config import Config
 
 from mcs.db.engine import sqlalchemy_url
+from mcs.settings import get_settings
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
@@ -24,8 +25,11 @@ def alembic_config(url: str) -> Config:
     return config
 
 
-def upgrade(url: str, revision: str = "heads") -> None:
-    command.upgrade(alembic_config(url), revision)
+def upgrade(url: str, revision: str = "heads", timescaledb: str | None = None) -> None:
+    """Apply migrations; `timescaledb` ("auto"/"off") overrides the MCS_TIMESCALEDB setting."""
+    config = alembic_config(url)
+    config.attributes["timescaledb"] = timescaledb or get_settings().timescaledb
+    command.upgrade(config, revision)
 
 
 def current_heads(url: str) -> set[str]:

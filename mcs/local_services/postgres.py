@@ -32,15 +32,15 @@ def find_bin_dir() -> Path:
     if on_path:
         candidates.append(Path(on_path).resolve().parent)
     candidates += sorted(Path("/usr/lib/postgresql").glob("*/bin"), key=lambda p: _major(p), reverse=True)
-    try:
-        from pgserver._commands import POSTGRES_BIN_PATH  # the wheel's bundled server
-
-        candidates.append(Path(POSTGRES_BIN_PATH))
-    except ImportError:
-        pass
     for candidate in candidates:
         if (candidate / "initdb").exists() and (candidate / "pg_ctl").exists():
             return candidate
+    try:
+        from pgserver._commands import POSTGRES_BIN_PATH  # the wheel's bundled server
+
+        return Path(POSTGRES_BIN_PATH)
+    except ImportError:
+        pass
     raise EmbeddedPostgresError(
         "no PostgreSQL server binaries found (pg_ctl/initdb): install PostgreSQL, `pip install pgserver`, "
         "or set MCS_DATABASE_URL to an existing server"
@@ -131,7 +131,10 @@ class EmbeddedPostgres:
         if not self.durable:
             settings += ["fsync = off", "synchronous_commit = off", "full_page_writes = off"]
         if _timescaledb_installed(self.bin_dir):
-            settings += ["shared_preload_libraries = 'timescaledb'", "timescaledb.telemetry_level = off"]
+            # No background scheduler: on PostgreSQL 15.20 TimescaleDB 2.28's jobs fail ("cannot drop
+            # portal"), so `mcs db maintain` runs the policies explicitly (mcs.db.storage).
+            settings += ["shared_preload_libraries = 'timescaledb'", "timescaledb.telemetry_level = off",
+                         "timescaledb.max_background_workers = 0"]
         with open(self.pgdata / "postgresql.conf", "a", encoding="utf-8") as conf:
             conf.write("\n# written by mcs.local_services.postgres\n" + "\n".join(settings) + "\n")
 

@@ -13,7 +13,7 @@ Revision ID: 0001_foundation
 Revises:
 """
 
-from alembic import op
+from alembic import context, op
 from sqlalchemy import text
 
 revision = "0001_foundation"
@@ -327,7 +327,9 @@ SELECT ts, point_id, value, quality, received_at FROM raw.telemetry_archive;
 
 
 def timescaledb_available() -> bool:
-    """True when the extension exists (or can be created) in this database."""
+    """True when TimescaleDB is wanted and the extension exists (or can be created) here."""
+    if context.config.attributes.get("timescaledb", "auto") == "off":
+        return False
     bind = op.get_bind()
     if bind.execute(text("SELECT 1 FROM pg_extension WHERE extname = 'timescaledb'")).scalar():
         return True
