@@ -25,6 +25,7 @@ import click
 
 from mcs.db.engine import libpq_url, make_engine
 from mcs.db.migrate import upgrade
+from mcs.db.storage import run_maintenance
 from mcs.local_services.broker import EmbeddedBroker
 from mcs.local_services.postgres import EmbeddedPostgres
 from mcs.runtime import PLATFORM_DATABASE, UserError, check_broker, check_database
@@ -32,6 +33,7 @@ from mcs.settings import Settings, get_settings
 
 DAGSTER_DATABASE = "mcs_dagster"
 MAX_RESTARTS_PER_10_MIN = 5
+MAINTENANCE_EVERY_S = 3600
 
 DAGSTER_YAML = """\
 # Written by `mcs up`: Dagster's run/event/schedule storage in the platform's PostgreSQL.
@@ -190,7 +192,7 @@ class Platform:
         click.echo(f"Dagster   http://127.0.0.1:{self.settings.dagster_port}")
         click.echo(f"Streamlit http://127.0.0.1:{self.settings.streamlit_port}")
         click.echo("`mcs status` shows health. Ctrl-C stops everything.")
-        self._supervise(env)
+        self._supervise(env, db_url)
 
     def _load_sites(self, db_url: str) -> None:
         try:
@@ -215,8 +217,19 @@ class Platform:
                 time.sleep(0.5)
             click.echo(f"task      {task.name} finished with exit code {task.exited()}")
 
-    def _supervise(self, env: dict[str, str]) -> None:
+    def _maintain(self, db_url: str) -> None:
+        """Partitions ahead, retention, TimescaleDB policies (idempotent; any replica may run it)."""
+        try:
+            click.echo(f"maintain  {run_maintenance(db_url)}")
+        except Exception as exc:  # noqa: BLE001 - report and retry next hour; never stop the platform
+            click.echo(f"maintenance failed: {exc}", err=True)
+
+    def _supervise(self, env: dict[str, str], db_url: str) -> None:
+        next_maintenance = 0.0
         while not self.stopping.wait(1.0):
+            if time.monotonic() >= next_maintenance:
+                threading.Thread(target=self._maintain, args=(db_url,), daemon=True).start()
+                next_maintenance = time.monotonic() + MAINTENANCE_EVERY_S
             for proc in self.processes:
                 code = proc.exited()
                 if code is None or not proc.restart:
