@@ -111,6 +111,9 @@ CREATE TABLE ref.points (
     data_type       text CHECK (data_type IN ('int16', 'uint16', 'int32', 'uint32', 'int64', 'uint64',
                         'float32', 'float64', 'bool', 'bitfield')),
     word_order      text CHECK (word_order IN ('ABCD', 'DCBA', 'BADC', 'CDAB')),
+    -- SNMP value syntax of the OID (the wire type the agent serves; counters wrap at their width)
+    snmp_type       text CHECK (snmp_type IN ('Integer32', 'Gauge32', 'Counter32', 'Counter64',
+                        'TimeTicks')),
     scale           double precision NOT NULL DEFAULT 1,
     value_offset    double precision NOT NULL DEFAULT 0,
     enum_map        jsonb,
@@ -134,10 +137,10 @@ CREATE TABLE ref.points (
     FOREIGN KEY (site_id, block_id, equipment_tag)
         REFERENCES ref.equipment (site_id, block_id, equipment_tag)
 );
--- One billing source per role and block among live points (e.g. a single facility_energy_kwh meter),
--- except it_energy_kwh which is summed over PDUs.
+-- Exactly one live billing source per block for the block-level roles (PDU/rack roles are summed).
 CREATE UNIQUE INDEX points_billing_role_uq ON ref.points (site_id, block_id, billing_role)
-    WHERE billing_role IS NOT NULL AND billing_role <> 'it_energy_kwh' AND retired_at IS NULL;
+    WHERE retired_at IS NULL AND billing_role IN ('facility_energy_kwh', 'facility_power_kw',
+                                                  'thermal_energy_kwht', 'thermal_power_kw');
 CREATE INDEX points_device_idx ON ref.points (site_id, block_id, device_id) WHERE retired_at IS NULL;
 
 -- Analog/counter: high alarms when v > value, low when v < value.
