@@ -6,35 +6,18 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import psycopg
-
 from mcs.broker_acl import broker_accounts, read_credentials, registry_blocks, write_broker_files
 from tests.integration.infra.mqtt_helpers import needs_mosquitto, wait_until
+from tests.integration.infra.registry_data import seed_registry
 
 NOT_AUTHORIZED = 0x87
 BAD_CREDENTIALS = 0x86
-
-SITES_SQL = """
-INSERT INTO ref.sites (site_id, name, timezone, currency, grid_hz, grid_region, definition_hash)
-VALUES ('ab-baldwinsville', 'Baldwinsville', 'America/New_York', 'USD', 60, 'US-NY', 'h'),
-       ('rfg-foods-jhb', 'RFG Foods', 'Africa/Johannesburg', 'ZAR', 50, 'ZA', 'h');
-INSERT INTO ref.blocks (site_id, block_id, name, it_capacity_kw, rack_count, availability_class,
-                        edge_id, definition_hash)
-VALUES ('ab-baldwinsville', 'block-01', 'B1', 1000, 14, 'B', 'edge-ab-bville-01', 'h'),
-       ('rfg-foods-jhb', 'block-01', 'J1', 1000, 14, 'B', NULL, 'h'),
-       ('rfg-foods-jhb', 'block-02', 'J2', 1000, 14, 'B', NULL, 'h');
-"""
-
-
-def registry_with_two_sites(database_url: str) -> None:
-    with psycopg.connect(database_url) as conn:
-        conn.execute(SITES_SQL)
 
 
 @needs_mosquitto
 def test_edge_publishes_and_reads_only_its_own_topics(database_url, tmp_path: Path, start_secured_broker,
                                                       mqtt5_client) -> None:
-    registry_with_two_sites(database_url)
+    seed_registry(database_url, with_telemetry=False)
     accounts = broker_accounts(registry_blocks(database_url))
     assert [a.username for a in accounts if a.username.startswith("edge-")] == [
         "edge-ab-bville-01", "edge-rfg-foods-jhb-block-01", "edge-rfg-foods-jhb-block-02"]
@@ -71,7 +54,7 @@ def test_edge_publishes_and_reads_only_its_own_topics(database_url, tmp_path: Pa
 @needs_mosquitto
 def test_edge_receives_only_its_own_commands(database_url, tmp_path: Path, start_secured_broker,
                                              mqtt5_client) -> None:
-    registry_with_two_sites(database_url)
+    seed_registry(database_url, with_telemetry=False)
     files = write_broker_files(broker_accounts(registry_blocks(database_url)), tmp_path / "generated", {})
     passwords = read_credentials(files["credentials.env"])
     broker = start_secured_broker(tmp_path / "generated")
@@ -98,7 +81,7 @@ def test_edge_receives_only_its_own_commands(database_url, tmp_path: Path, start
 @needs_mosquitto
 def test_wrong_password_and_anonymous_are_refused(database_url, tmp_path: Path, start_secured_broker,
                                                   mqtt5_client) -> None:
-    registry_with_two_sites(database_url)
+    seed_registry(database_url, with_telemetry=False)
     directory = tmp_path / "generated"
     write_broker_files(broker_accounts(registry_blocks(database_url)), directory, {})
     first = read_credentials(directory / "credentials.env")
