@@ -8,5 +8,10 @@
 from mcs.registry.errors import RegistryError
 from mcs.registry.loader import load_site_files
 from mcs.registry.models import BlockDefinition, Limit, Point, SiteDefinition
+from mcs.registry.queries import DeviceRow, PointRow, devices_for, points_for
+from mcs.registry.sync import SyncReport, sync_registry
 
-__all__ = ["BlockDefinition", "Limit", "Point", "RegistryError", "SiteDefinition", "load_site_files"]
+__all__ = [
+    "BlockDefinition", "DeviceRow", "Limit", "Point", "PointRow", "RegistryError", "SiteDefinition",
+    "SyncReport", "devices_for", "load_site_files", "points_for", "sync_registry",
+]
