@@ -143,35 +143,3 @@ def parse_row(cells: dict[str, str]) -> tuple[Point | None, list[tuple[str, str]
                       for err in exc.errors()]
     issues = [(column_of(field), message) for field, message in point.issues()]
     return (None, issues) if issues else (point, [])
-
-
-def write_schedule(points: list[Point], path: Path) -> None:
-    """Export points back to the CSV format (as-built handover); reading it back gives equal points."""
-    columns = REFERENCE_COLUMNS + EXTRA_COLUMNS
-    with path.open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.writer(handle, lineterminator="\n")
-        writer.writerow(columns)
-        for point in points:
-            writer.writerow([_cell(point, column) for column in columns])
-
-
-def _cell(point: Point, column: str) -> str:
-    if column in LIMIT_COLUMNS:
-        _, priority, direction = column.split("_")
-        for limit in point.limits:
-            if limit.priority == priority and limit.direction == direction:
-                return _number(limit.value)
-        return ""
-    value = getattr(point, COLUMN_FIELD.get(column, column))
-    if value is None:
-        return ""
-    if column == "enum_map":
-        return json.dumps(value, ensure_ascii=False)
-    if isinstance(value, float):
-        return _number(value)
-    return str(value)
-
-
-def _number(value: float) -> str:
-    text = repr(value)  # shortest form that reads back to the same float
-    return text[:-2] if text.endswith(".0") else text

@@ -1,0 +1,65 @@
+"""`mcs sites load` / `mcs points list` against a real database, through the real `mcs` CLI group."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from mcs.cli import cli
+from mcs.settings import get_settings
+from tests.fixtures.registry import DEMO_SITES_DIR
+
+
+@pytest.fixture
+def runner(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[CliRunner]:
+    monkeypatch.setenv("MCS_DATABASE_URL", database_url)
+    get_settings.cache_clear()
+    yield CliRunner()
+    get_settings.cache_clear()
+
+
+def test_sites_load_prints_summary_and_is_idempotent(runner: CliRunner) -> None:
+    first = runner.invoke(cli, ["sites", "load", "--sites-dir", str(DEMO_SITES_DIR)])
+    assert first.exit_code == 0, first.output
+    assert "2 site(s): points added=810 updated=0 retired=0 unchanged=0" in first.stdout
+    second = runner.invoke(cli, ["sites", "load", "--sites-dir", str(DEMO_SITES_DIR)])
+    assert second.exit_code == 0, second.output
+    assert "points added=0 updated=0 retired=0 unchanged=810" in second.stdout
+
+
+def test_points_list_json_and_table(runner: CliRunner) -> None:
+    assert runner.invoke(cli, ["sites", "load", "--sites-dir", str(DEMO_SITES_DIR)]).exit_code == 0
+    result = runner.invoke(cli, ["points", "list", "--site", "ab-baldwinsville", "--json"])
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.stdout)
+    assert len(rows) == 270
+    leak = next(r for r in rows if r["tag"] == "LD-01a")
+    assert {k: leak[k] for k in ("site", "block", "subsystem", "unit", "kind")} == {
+        "site": "ab-baldwinsville", "block": "block-01", "subsystem": "thermal-safety", "unit": "bool",
+        "kind": "binary"}
+    assert isinstance(leak["point_id"], int)
+    assert leak["limits"] == [{"priority": "P0", "direction": "high", "value": 1.0}]
+
+    table = runner.invoke(cli, ["points", "list", "--site", "rfg-foods-jhb", "--block", "block-02",
+                                "--subsystem", "thermal-hx"])
+    assert table.exit_code == 0, table.output
+    lines = table.stdout.strip().splitlines()
+    assert lines[0].split() == ["point_id", "site", "block", "subsystem", "tag", "unit", "kind", "protocol",
+                                "address"]
+    assert len(lines) == 1 + 14 and all("rfg-foods-jhb  block-02  thermal-hx" in line for line in lines[1:])
+
+
+def test_sites_load_rejects_bad_files_and_loads_nothing(runner: CliRunner, tmp_path: Path) -> None:
+    shutil.copytree(DEMO_SITES_DIR / "ab-baldwinsville", tmp_path / "ab-baldwinsville")
+    schedule = tmp_path / "ab-baldwinsville" / "points" / "block-01.csv"
+    schedule.write_text(schedule.read_text(encoding="utf-8").replace(",kVAr,", ",degC,", 1), encoding="utf-8")
+    result = runner.invoke(cli, ["sites", "load", "--sites-dir", str(tmp_path)])
+    assert result.exit_code == 1
+    assert "block-01.csv:4: field 'unit': 'degC' is not a canonical MCS unit" in result.stderr
+    listed = runner.invoke(cli, ["points", "list", "--json"])
+    assert json.loads(listed.stdout) == []
