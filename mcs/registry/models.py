@@ -131,6 +131,14 @@ class Limit(Strict):
     direction: Direction
     value: float
 
+    def violated_by(self, value: float, kind: str) -> bool:
+        """The registry's comparison rule: strict for analog/counter/accumulator, inclusive for
+        binary/enum/bitmask (a leak's 'P0 high 1' fires at 1, a PLC status 'P0 low 0' at 0)."""
+        inclusive = kind in ("binary", "enum", "bitmask")
+        if self.direction == "high":
+            return value >= self.value if inclusive else value > self.value
+        return value <= self.value if inclusive else value < self.value
+
 
 # ---------------------------------------------------------------------------------------- point
 class Point(Strict):
