@@ -5,11 +5,15 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from mcs.runtime import UserError
+
 MAX_REPORTED = 50
 
 
-class RegistryError(Exception):
-    """Site files failed validation. `errors` lists every problem as `file:line: field 'f': message`."""
+class RegistryError(UserError):
+    """Site files failed validation. `errors` lists every problem as `file:line: field 'f': message`.
+
+    A UserError, so `mcs up` and the CLI print the problems instead of a traceback."""
 
     def __init__(self, errors: Iterable[str]) -> None:
         self.errors = list(errors)
