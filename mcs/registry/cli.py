@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import TextIO
 
 import click
 from sqlalchemy import Engine
@@ -98,3 +99,23 @@ def points_list(site_id: str | None, block_id: str | None, subsystem: str | None
     for row in table:
         click.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
     click.echo(f"{len(rows)} point(s)", err=True)
+
+
+@points.command("export")
+@click.option("--site", "site_id", required=True, help="Site to export.")
+@click.option("--block", "block_id", required=True, help="Block to export.")
+@click.option("-o", "--output", type=click.File("w", encoding="utf-8"), default="-",
+              help="CSV file to write (default: standard output).")
+def points_export(site_id: str, block_id: str, output: TextIO) -> None:
+    """Write a block's registered points as a point-schedule CSV (as-built handover)."""
+    from mcs.registry.queries import points_for
+    from mcs.registry.schedule import write_schedule
+
+    engine = _engine()
+    try:
+        rows = points_for(engine, site_id, block_id)
+    finally:
+        engine.dispose()
+    if not rows:
+        raise click.ClickException(f"no registered points for {site_id}/{block_id}")
+    write_schedule([r.to_point() for r in rows], output)

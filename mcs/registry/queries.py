@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import Engine, text
 
-from mcs.registry.models import Limit
+from mcs.registry.models import Limit, Point
 
 POINTS_SQL = """
 SELECT p.point_id, p.site_id, p.block_id, p.tag, p.subsystem, p.equipment_tag, p.description, p.kind,
@@ -76,6 +76,10 @@ class PointRow:
 
     def to_raw(self, value: float) -> float:
         return (value - self.value_offset) / self.scale
+
+    def to_point(self) -> Point:
+        """The registered definition as a schedule `Point` (e.g. to export an as-built schedule)."""
+        return Point.model_validate({name: getattr(self, name) for name in Point.model_fields})
 
     def as_dict(self) -> dict[str, Any]:
         out = {k: getattr(self, k) for k in self.__dataclass_fields__ if k != "limits"}

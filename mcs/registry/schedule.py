@@ -13,6 +13,7 @@ import csv
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TextIO
 
 from pydantic import ValidationError
 
@@ -143,3 +144,31 @@ def parse_row(cells: dict[str, str]) -> tuple[Point | None, list[tuple[str, str]
                       for err in exc.errors()]
     issues = [(column_of(field), message) for field, message in point.issues()]
     return (None, issues) if issues else (point, [])
+
+
+def write_schedule(points: list[Point], handle: TextIO) -> None:
+    """Points back in the schedule format (as-built handover); `read_schedule` reads it back equal."""
+    columns = REFERENCE_COLUMNS + EXTRA_COLUMNS
+    writer = csv.writer(handle, lineterminator="\n")
+    writer.writerow(columns)
+    for point in points:
+        writer.writerow([_cell(point, column) for column in columns])
+
+
+def _cell(point: Point, column: str) -> str:
+    if column in LIMIT_COLUMNS:
+        _, priority, direction = column.split("_")
+        value = next((lim.value for lim in point.limits if (lim.priority, lim.direction) == (priority, direction)),
+                     None)
+        return "" if value is None else _number(value)
+    value = getattr(point, COLUMN_FIELD.get(column, column))
+    if value is None:
+        return ""
+    if column == "enum_map":
+        return json.dumps(value, ensure_ascii=False)
+    return _number(value) if isinstance(value, float) else str(value)
+
+
+def _number(value: float) -> str:
+    text = repr(value)  # the shortest text that reads back as the same float
+    return text[:-2] if text.endswith(".0") else text

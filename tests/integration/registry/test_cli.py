@@ -63,3 +63,21 @@ def test_sites_load_rejects_bad_files_and_loads_nothing(runner: CliRunner, tmp_p
     assert "block-01.csv:4: field 'unit': 'degC' is not a canonical MCS unit" in result.stderr
     listed = runner.invoke(cli, ["points", "list", "--json"])
     assert json.loads(listed.stdout) == []
+
+
+def test_points_export_round_trips_the_registered_schedule(runner: CliRunner, tmp_path: Path) -> None:
+    from mcs.registry.schedule import read_schedule
+    from tests.fixtures.registry import demo_site_definitions
+
+    assert runner.invoke(cli, ["sites", "load", "--sites-dir", str(DEMO_SITES_DIR)]).exit_code == 0
+    out = tmp_path / "as-built.csv"
+    result = runner.invoke(cli, ["points", "export", "--site", "rfg-foods-jhb", "--block", "block-02",
+                                 "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    exported, errors = read_schedule(out, str(out))
+    assert errors == []
+    original = next(s for s in demo_site_definitions() if s.site_id == "rfg-foods-jhb").blocks[1].points
+    assert {s.point.tag: s.point for s in exported} == {p.tag: p for p in original}
+
+    missing = runner.invoke(cli, ["points", "export", "--site", "rfg-foods-jhb", "--block", "block-09"])
+    assert missing.exit_code == 1 and "no registered points for rfg-foods-jhb/block-09" in missing.output
