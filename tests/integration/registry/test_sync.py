@@ -144,3 +144,14 @@ def test_removed_block_device_and_contract_are_retired(engine: Engine) -> None:
 
 def test_demo_files_on_disk_match_the_cached_definitions() -> None:
     assert tuple(load_site_files(DEMO_SITES_DIR)) == demo_site_definitions()
+
+
+def test_concurrent_syncs_serialise(engine: Engine) -> None:
+    """Two loaders at once (two `mcs up`, a deploy hook) end in one consistent registry."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        reports = list(pool.map(lambda _: load_demo_sites(engine), range(2)))
+    assert sorted(r.points.added for r in reports) == [0, 810]
+    assert sorted(r.points.unchanged for r in reports) == [0, 810]
+    assert len(points_for(engine)) == 810
