@@ -4,6 +4,8 @@ real Mosquitto: a foreign publish is refused (MQTT 5 reason 0x87) and never reac
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 from mcs.broker_acl import broker_accounts, read_credentials, registry_blocks, write_broker_files
@@ -94,3 +96,16 @@ def test_wrong_password_and_anonymous_are_refused(database_url, tmp_path: Path, 
     assert wrong.connect_rc[0] in (BAD_CREDENTIALS, NOT_AUTHORIZED)
     anonymous = mqtt5_client(broker.port, "", "", expect_ok=False)
     assert anonymous.connect_rc[0] != 0
+
+
+def test_mcs_infra_acl_command_writes_the_three_files(database_url, tmp_path: Path) -> None:
+    seed_registry(database_url, with_telemetry=False)
+    out = tmp_path / "generated"
+    env = {**os.environ, "MCS_DATABASE_URL": database_url, "MCS_BROKER_PASSWORD_MCS_INGEST": "from-the-vault"}
+    result = subprocess.run([str(Path(sys.executable).parent / "mcs"), "infra", "acl", "--out", str(out)],
+                            env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "3 edge and 4 service accounts" in result.stdout
+    assert "user edge-rfg-foods-jhb-block-02" in (out / "acl").read_text()
+    assert read_credentials(out / "credentials.env")["mcs-ingest"] == "from-the-vault"
+    assert len((out / "passwd").read_text().splitlines()) == 7
