@@ -64,4 +64,4 @@ class Clock:
         t = np.asarray(t, dtype=np.float64)
         local = pd.DatetimeIndex(pd.to_datetime(t, unit="s", utc=True)).tz_convert(timezone)
         hour = local.hour.to_numpy() + local.minute.to_numpy() / 60.0 + local.second.to_numpy() / 3600.0
-        return cls(t, hour.astype(np.float64), local.dayofweek.to_numpy(), local.dayofyear.to_numpy())
+        return cls(t, hour.astype(np.float64), local.day_of_week.to_numpy(), local.day_of_year.to_numpy())
