@@ -108,12 +108,14 @@ class YamlDocument:
             data = yaml.safe_load(text)
         except OSError as exc:
             return cls(display, errors=[located(display, None, None, f"cannot read: {exc.strerror}")])
+        except UnicodeDecodeError as exc:
+            return cls(display, errors=[located(display, None, None, f"not UTF-8 text (byte {exc.start})")])
         except yaml.MarkedYAMLError as exc:
             line = exc.problem_mark.line + 1 if exc.problem_mark else None
             return cls(display, errors=[located(display, line, None, f"invalid YAML: {exc.problem}")])
         if not isinstance(data, dict):
             return cls(display, errors=[located(display, 1, None, "expected a mapping with 'site' and 'blocks'")])
-        return cls(display, data=data, root=root)
+        return cls(display, data=data, root=root, errors=_duplicate_keys(root, display))
 
     def line_of(self, loc: Loc) -> int | None:
         node = self.root
@@ -133,6 +135,24 @@ class YamlDocument:
     def error(self, loc: Loc | tuple[Any, ...], message: str) -> str:
         name = ".".join(str(p) for p in loc) or None
         return located(self.display, self.line_of(tuple(loc)), name, message)
+
+
+def _duplicate_keys(node: yaml.Node | None, display: str, path: Loc = ()) -> list[str]:
+    """YAML loaders keep the last of two equal keys silently; a site file must not say a thing twice."""
+    errors: list[str] = []
+    if isinstance(node, yaml.MappingNode):
+        seen: set[str] = set()
+        for key, value in node.value:
+            where = (*path, key.value)
+            if key.value in seen and key.value != "<<":
+                errors.append(located(display, key.start_mark.line + 1, ".".join(map(str, where)),
+                                      "key appears twice"))
+            seen.add(key.value)
+            errors += _duplicate_keys(value, display, where)
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            errors += _duplicate_keys(item, display, (*path, index))
+    return errors
 
 
 # -------------------------------------------------------------------------------- checks

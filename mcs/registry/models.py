@@ -3,7 +3,7 @@
 Per-field rules live in the field types and validators, so a pydantic error's location names the
 field. Rules that relate several fields of one point (limit ordering, encoding consistency) are in
 `Point.issues()`, which names the CSV column each problem belongs to. Rules that span several
-objects (a point's device exists, register spans do not overlap) are in `mcs.registry.checks`.
+objects (a point's device exists, register spans do not overlap) are in `mcs.registry.loader`.
 """
 
 from __future__ import annotations

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
@@ -55,32 +56,35 @@ def column_of(field: str) -> str:
 
 def read_schedule(path: Path, display: str) -> tuple[list[SourcedPoint], list[str]]:
     """Parse one schedule file; returns the valid points and the errors of the invalid rows."""
-    errors: list[str] = []
-    points: list[SourcedPoint] = []
     try:
-        handle = path.open(encoding="utf-8-sig", newline="")
+        with path.open(encoding="utf-8-sig", newline="") as handle:
+            return _read_rows(csv.reader(handle), display)
     except OSError as exc:
         return [], [located(display, None, None, f"cannot read point schedule: {exc.strerror}")]
-    with handle:
-        reader = csv.reader(handle)
-        header = next(reader, None)
-        header_errors = _check_header(header, display)
-        if header_errors:
-            return [], header_errors
-        assert header is not None
-        columns = [c.strip() for c in header]
-        for row in reader:
-            line = reader.line_num
-            if not row or not any(cell.strip() for cell in row) or row[0].lstrip().startswith("#"):
-                continue
-            if len(row) != len(columns):
-                errors.append(located(display, line, None, f"row has {len(row)} fields, the header has "
-                                      f"{len(columns)} (an unquoted comma, or alarm columns shifted?)"))
-                continue
-            parsed, row_errors = parse_row(dict(zip(columns, (c.strip() for c in row), strict=True)))
-            errors += [located(display, line, column, message) for column, message in row_errors]
-            if parsed is not None:
-                points.append(SourcedPoint(parsed, display, line))
+    except UnicodeDecodeError as exc:
+        return [], [located(display, None, None, f"not UTF-8 text (byte {exc.start}); save it as UTF-8")]
+
+
+def _read_rows(reader: Iterator[list[str]], display: str) -> tuple[list[SourcedPoint], list[str]]:
+    header = next(reader, None)
+    header_errors = _check_header(header, display)
+    if header is None or header_errors:
+        return [], header_errors
+    columns = [c.strip() for c in header]
+    errors: list[str] = []
+    points: list[SourcedPoint] = []
+    for row in reader:
+        line = reader.line_num  # type: ignore[attr-defined]  # physical line: quoted notes may span lines
+        if not row or not any(cell.strip() for cell in row) or row[0].lstrip().startswith("#"):
+            continue
+        if len(row) != len(columns):
+            errors.append(located(display, line, None, f"row has {len(row)} fields, the header has "
+                                  f"{len(columns)} (an unquoted comma, or alarm columns shifted?)"))
+            continue
+        parsed, row_errors = parse_row(dict(zip(columns, (c.strip() for c in row), strict=True)))
+        errors += [located(display, line, column, message) for column, message in row_errors]
+        if parsed is not None:
+            points.append(SourcedPoint(parsed, display, line))
     return points, errors
 
 

@@ -144,3 +144,15 @@ def test_contract_refs_are_unique_across_sites(tmp_path: Path) -> None:
 def test_missing_sites_directory(tmp_path: Path) -> None:
     (message,) = load_errors(tmp_path / "nowhere")
     assert message.endswith("nowhere: sites directory does not exist")
+
+
+def test_duplicate_yaml_keys_are_rejected(tmp_path: Path) -> None:
+    (message,) = yaml_errors(tmp_path, "  grid_hz: 50\n", "  grid_hz: 50\n  grid_hz: 60\n")
+    assert f"{YAML}:8: field 'site.grid_hz': key appears twice" in message
+
+
+def test_files_must_be_utf8(tmp_path: Path) -> None:
+    sites = write_site(tmp_path)
+    (sites / "test-site" / "points" / "block-01.csv").write_bytes("tag,unit\n°C".encode("latin-1"))
+    (message,) = load_errors(sites)
+    assert f"{CSV}: not UTF-8 text" in message
