@@ -54,16 +54,18 @@ def sites_validate(sites_dir: Path | None) -> None:
 
 @sites.command("load")
 @SITES_DIR_OPTION
-def sites_load(sites_dir: Path | None) -> None:
+@click.option("--dry-run", is_flag=True, help="Report what would change, change nothing.")
+def sites_load(sites_dir: Path | None, dry_run: bool) -> None:
     """Validate the site files and upsert them into ref.* (idempotent; removed points are retired)."""
     from mcs.registry.sync import sync_registry
 
     definitions = _load(sites_dir)
     engine = _engine()
     try:
-        click.echo(str(sync_registry(engine, definitions)))
+        report = sync_registry(engine, definitions, dry_run=dry_run)
     finally:
         engine.dispose()
+    click.echo(("dry run, nothing written: " if dry_run else "") + str(report))
 
 
 @click.group()

@@ -140,15 +140,19 @@ class SyncReport:
                 f"sites/blocks/devices/equipment/contracts {others}")
 
 
-def sync_registry(engine: Engine, sites: Sequence[SiteDefinition]) -> SyncReport:
-    """Upsert the given sites' definitions into ref.*; see the module docstring for the rules."""
+def sync_registry(engine: Engine, sites: Sequence[SiteDefinition], *, dry_run: bool = False) -> SyncReport:
+    """Upsert the given sites' definitions into ref.*; see the module docstring for the rules.
+
+    With `dry_run` the same work is done and reported, then rolled back."""
     rows = _definition_rows(sites)
     site_ids = [s.site_id for s in sites]
     report = SyncReport(sites=site_ids)
-    with engine.begin() as conn:
+    with engine.connect() as conn, conn.begin() as transaction:
         conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": LOCK_KEY})
         for table in TABLES:
             report.tables[table.name] = _sync_table(conn, table, rows[table.name], site_ids, rows["limits"])
+        if dry_run:
+            transaction.rollback()
     return report
 
 

@@ -81,3 +81,10 @@ def test_points_export_round_trips_the_registered_schedule(runner: CliRunner, tm
 
     missing = runner.invoke(cli, ["points", "export", "--site", "rfg-foods-jhb", "--block", "block-09"])
     assert missing.exit_code == 1 and "no registered points for rfg-foods-jhb/block-09" in missing.output
+
+
+def test_sites_load_dry_run_reports_and_writes_nothing(runner: CliRunner) -> None:
+    result = runner.invoke(cli, ["sites", "load", "--dry-run", "--sites-dir", str(DEMO_SITES_DIR)])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("dry run, nothing written: 2 site(s): points added=810")
+    assert json.loads(runner.invoke(cli, ["points", "list", "--json"]).stdout) == []
