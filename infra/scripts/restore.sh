@@ -28,4 +28,8 @@ if [ "$status" != 0 ]; then
     echo "pg_restore failed with status $status" >&2
     exit "$status"
 fi
+# Database-level grants (CONNECT, CREATE for dbt) are not in a pg_dump: re-apply the grant matrix.
+psql "$url" -X -q -v ON_ERROR_STOP=1 >/dev/null <<'SQL'
+DO $$ BEGIN IF to_regproc('sec.apply_grants') IS NOT NULL THEN PERFORM sec.apply_grants(); END IF; END $$;
+SQL
 psql "$url" -X -q -A -t -v ON_ERROR_STOP=1 -c "SELECT 'raw.telemetry=' || count(*) FROM raw.telemetry" 2>/dev/null || true

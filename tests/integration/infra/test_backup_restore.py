@@ -122,7 +122,9 @@ def test_backup_drop_restore_reproduces_the_data(storage: str, pg_server_url: st
     with psycopg.connect(url, autocommit=True) as conn:
         assert conn.execute("SELECT count(*), sum(value) FROM raw.telemetry").fetchone() == rows
         assert conn.execute("SELECT raw.storage_mode()").fetchone()[0] == storage  # type: ignore[index]
-        # Grants and row-level security come back with the data.
+        # Grants and row-level security come back with the data, database-level grants included.
+        assert conn.execute("SELECT has_database_privilege('mcs_transform', current_database(), 'CREATE')"
+                            ).fetchone()[0] is True  # type: ignore[index]
         conn.execute("SET ROLE mcs_ingest")
         assert conn.execute("SELECT count(*) FROM ref.blocks").fetchone()[0] == 3  # type: ignore[index]
         assert conn.execute("SELECT relforcerowsecurity FROM pg_class WHERE oid = 'ref.points'::regclass"
