@@ -95,7 +95,7 @@ def readings(model: BlockModel, f: Frame, idx: np.ndarray, t: np.ndarray) -> dic
     out["MSB-01-SPD"] = ones.copy()
     ups_out = e.ups_out_kw[idx]
     out["UPS-01-status"] = ones.copy()
-    out["UPS-01-mode"] = np.where(mains, 1.0, 2.0)
+    out["UPS-01-mode"] = np.where(mains, 2.0, 3.0)  # APC upsBasicOutputStatus: onLine / onBattery
     out["UPS-01-load"] = 100.0 * ups_out / (UPS_RATED_KW / 0.97 * POWER_FACTOR) + nz("upsl", 0.1)
     out["UPS-01-batt-V"] = 545.0 + nz("battv", 0.3)
     out["UPS-01-batt-pct"] = np.full(len(t), 100.0)
@@ -327,23 +327,19 @@ def readings(model: BlockModel, f: Frame, idx: np.ndarray, t: np.ndarray) -> dic
     return out
 
 
-# 1 GbE uplinks: the ifInOctets Counter32 wraps every ~2 minutes at 30 % utilisation, so a 30 s poller
-# sees wraps often but never two between polls.
-UPLINK_BPS = 1e9
 _DAY_W = 2 * np.pi / 86400.0
 _FAST_S = 97.0
 
 
 def uplink_util_pct(t: np.ndarray, port: int) -> np.ndarray:
-    """Uplink utilisation: a daily swell plus a fast wobble (peak ~14:00 UTC)."""
+    """Uplink utilisation in % of link speed: a daily swell plus a fast wobble (peak ~14:00 UTC)."""
     base = 30.0 if port == 1 else 15.0
     return base + 8.0 * np.cos(_DAY_W * (t - 14 * 3600.0)) + 2.0 * np.sin(t / _FAST_S + port)
 
 
-def if_in_octets(t: float, port: int) -> int:
-    """ifInOctets (Counter32): the exact integral of uplink_util_pct over time, mod 2³²."""
+def uplink_integral_pct_s(t: float, port: int) -> float:
+    """The exact time integral of uplink_util_pct [%·s]: octet counters are this divided by the scale
+    (% per octet/s), so a 1 GbE ifInOctets at ~15 % wraps 2³² about every four minutes."""
     base = 30.0 if port == 1 else 15.0
-    bytes_per_pct_s = UPLINK_BPS / 8.0 / 100.0
-    integral = (base * t + 8.0 / _DAY_W * np.sin(_DAY_W * (t - 14 * 3600.0))
-                - 2.0 * _FAST_S * np.cos(t / _FAST_S + port))
-    return int(bytes_per_pct_s * integral) % (2**32)
+    return float(base * t + 8.0 / _DAY_W * np.sin(_DAY_W * (t - 14 * 3600.0))
+                 - 2.0 * _FAST_S * np.cos(t / _FAST_S + port))
