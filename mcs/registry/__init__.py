@@ -7,11 +7,12 @@
 
 from mcs.registry.errors import RegistryError
 from mcs.registry.loader import load_site_files
-from mcs.registry.models import BlockDefinition, Limit, Point, SiteDefinition
+from mcs.registry.models import KINDS, SUBSYSTEMS, BlockDefinition, Limit, Point, SiteDefinition
 from mcs.registry.queries import DeviceRow, PointRow, devices_for, points_for
 from mcs.registry.sync import SyncReport, sync_registry
+from mcs.registry.units import CANONICAL_UNITS, is_canonical_unit
 
 __all__ = [
-    "BlockDefinition", "DeviceRow", "Limit", "Point", "PointRow", "RegistryError", "SiteDefinition",
-    "SyncReport", "devices_for", "load_site_files", "points_for", "sync_registry",
+    "CANONICAL_UNITS", "KINDS", "SUBSYSTEMS", "BlockDefinition", "DeviceRow", "Limit", "Point", "PointRow", "RegistryError", "SiteDefinition",
+    "SyncReport", "devices_for", "is_canonical_unit", "load_site_files", "points_for", "sync_registry",
 ]

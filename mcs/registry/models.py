@@ -12,7 +12,7 @@ import datetime as dt
 import hashlib
 import json
 import re
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 from zoneinfo import ZoneInfo, available_timezones
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
@@ -47,6 +47,8 @@ Direction = Literal["high", "low"]
 AvailabilityClass = Literal["A", "B", "C"]
 
 PRIORITIES: tuple[Priority, ...] = ("P0", "P1", "P2", "P3")
+SUBSYSTEMS: tuple[str, ...] = get_args(Subsystem)
+KINDS: tuple[str, ...] = get_args(Kind)
 
 # Registers a Modbus value occupies, and the Modicon reference base of each register table
 # (address 40001 is holding register 0, 30001 input register 0, 10001 discrete input 0, 00001 coil 0).
@@ -309,9 +311,6 @@ class Point(Strict):
             return None
         start = int(self.address) - MODICON_BASE[self.register_type or "holding"]
         return range(start, start + REGISTER_COUNT[self.data_type])
-
-    def hash_payload(self) -> dict[str, Any]:
-        return self.model_dump(mode="json")
 
 
 def limit_column(limit: Limit) -> str:

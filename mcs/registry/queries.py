@@ -70,13 +70,6 @@ class PointRow:
     retired: bool
     limits: tuple[Limit, ...]
 
-    def to_engineering(self, raw: float) -> float:
-        """value = raw × scale + offset (domain brief §2.7)."""
-        return raw * self.scale + self.value_offset
-
-    def to_raw(self, value: float) -> float:
-        return (value - self.value_offset) / self.scale
-
     def to_point(self) -> Point:
         """The registered definition as a schedule `Point` (e.g. to export an as-built schedule)."""
         return Point.model_validate({name: getattr(self, name) for name in Point.model_fields})

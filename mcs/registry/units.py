@@ -18,13 +18,6 @@ KIND_UNITS: dict[str, str] = {"binary": "bool", "enum": "enum", "bitmask": "bitm
 
 CANONICAL_UNITS: frozenset[str] = PHYSICAL_UNITS | frozenset(KIND_UNITS.values())
 
-KINDS: tuple[str, ...] = ("analog", "binary", "enum", "bitmask", "counter", "accumulator", "id")
-
-SUBSYSTEMS: tuple[str, ...] = (
-    "electrical", "thermal-l1", "thermal-l2", "thermal-l3", "thermal-hx", "thermal-reject",
-    "thermal-safety", "environmental", "network", "security", "mode", "edge", "host-bms",
-)
-
 # Common misspellings seen in the reference emitters (§3.10), so errors can suggest the fix.
 UNIT_SUGGESTIONS: dict[str, str] = {
     "degC": "°C", "C": "°C", "ºC": "°C", "deg C": "°C", "L/min": "m³/h (convert)", "m3/h": "m³/h",
