@@ -13,6 +13,7 @@ from mcs.registry.sync import SyncReport, sync_registry
 from mcs.registry.units import CANONICAL_UNITS, is_canonical_unit
 
 __all__ = [
-    "CANONICAL_UNITS", "KINDS", "SUBSYSTEMS", "BlockDefinition", "DeviceRow", "Limit", "Point", "PointRow", "RegistryError", "SiteDefinition",
-    "SyncReport", "devices_for", "is_canonical_unit", "load_site_files", "points_for", "sync_registry",
+    "CANONICAL_UNITS", "KINDS", "SUBSYSTEMS", "BlockDefinition", "DeviceRow", "Limit", "Point", "PointRow",
+    "RegistryError", "SiteDefinition", "SyncReport", "devices_for", "is_canonical_unit", "load_site_files",
+    "points_for", "sync_registry",
 ]
