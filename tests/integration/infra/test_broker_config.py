@@ -11,21 +11,25 @@ import shutil
 import ssl
 import subprocess
 import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import paho.mqtt.client as mqtt
+import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from paho.mqtt.enums import CallbackAPIVersion
 
-from mcs.broker_acl import broker_accounts, read_credentials, write_broker_files
+from mcs.broker_acl import broker_accounts, edge_account, read_credentials, render_edge_bridge, write_broker_files
 from mcs.local_services.broker import free_port, wait_for_port
 from tests.integration.infra.mqtt_helpers import Client, needs_mosquitto, wait_until
 
 CONF = Path("infra/mosquitto/mosquitto.conf")
 NOT_AUTHORIZED = 0x87
+NO_SUBSCRIBERS = 0x10
 
 
 def _name(cn: str) -> x509.Name:
@@ -101,43 +105,108 @@ def tls_client(port: int, certs: dict[str, Path], with_cert: bool) -> tuple[Clie
     return wrapper, failures
 
 
-@needs_mosquitto
-def test_shipped_config_serves_tls_edges_and_password_services(tmp_path: Path, mqtt5_client) -> None:
-    edge_cn = "edge-ab-bville-01"
-    auth = tmp_path / "auth"
-    files = write_broker_files(broker_accounts([("ab-baldwinsville", "block-01", edge_cn)]), auth, {})
-    passwords = read_credentials(files["credentials.env"])
-    pki = write_pki(tmp_path / "certs", edge_cn)
+EDGE_CN = "edge-ab-bville-01"
+OWN = "microlink/ab-baldwinsville/block-01"
+
+
+def run_mosquitto(conf: Path) -> subprocess.Popen[bytes]:
+    return subprocess.Popen([shutil.which("mosquitto") or "mosquitto", "-c", str(conf)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
+@dataclass
+class Cloud:
+    internal_port: int
+    tls_port: int
+    passwords: dict[str, str]
+    pki: dict[str, Path]
+
+
+@pytest.fixture
+def cloud(tmp_path: Path) -> Iterator[Cloud]:
+    """The shipped mosquitto.conf with a throwaway PKI and the ACL for the demo sites' blocks."""
+    blocks = [("ab-baldwinsville", "block-01", EDGE_CN), ("rfg-foods-jhb", "block-01", None)]
+    files = write_broker_files(broker_accounts(blocks), tmp_path / "auth", {})
+    pki = write_pki(tmp_path / "certs", EDGE_CN)
     internal, tls = free_port(), free_port()
-    conf = shipped_config(tmp_path, internal, tls, auth, tmp_path / "certs")
-    process = subprocess.Popen([shutil.which("mosquitto") or "mosquitto", "-c", str(conf)],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    process = run_mosquitto(shipped_config(tmp_path, internal, tls, tmp_path / "auth", tmp_path / "certs"))
     try:
         log = tmp_path / "mosquitto.log"
         assert wait_for_port("127.0.0.1", tls, 20), log.read_text() if log.exists() else "no log"
-
-        admin = mqtt5_client(internal, "mcs-admin", passwords["mcs-admin"])
-        admin.subscribe("microlink/#")
-
-        edge, failures = tls_client(tls, pki, with_cert=True)
-        assert wait_until(lambda: bool(edge.connect_rc) or bool(failures)), "no answer on the TLS listener"
-        assert edge.connect_rc == [0], f"edge refused: {edge.connect_rc} {failures}"
-        assert edge.publish("microlink/ab-baldwinsville/block-01/thermal-hx/MET-T1-kWht", b"{}") == 0
-        assert edge.publish("microlink/rfg-foods-jhb/block-01/thermal-hx/MET-T1-kWht", b"{}") == NOT_AUTHORIZED
-        assert wait_until(lambda: admin.topics() == ["microlink/ab-baldwinsville/block-01/thermal-hx/MET-T1-kWht"])
-        edge.client.disconnect()
-        edge.client.loop_stop()
-
-        anonymous, failures = tls_client(tls, pki, with_cert=False)
-        assert wait_until(lambda: bool(failures) or bool(anonymous.connect_rc))
-        assert failures and 0 not in anonymous.connect_rc, "a client without a certificate got in"
-        anonymous.client.loop_stop()
+        yield Cloud(internal, tls, read_credentials(files["credentials.env"]), pki)
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        stop(process)
+
+
+@needs_mosquitto
+def test_shipped_config_serves_tls_edges_and_password_services(cloud: Cloud, mqtt5_client) -> None:
+    admin = mqtt5_client(cloud.internal_port, "mcs-admin", cloud.passwords["mcs-admin"])
+    admin.subscribe("microlink/#")
+
+    edge, failures = tls_client(cloud.tls_port, cloud.pki, with_cert=True)
+    assert wait_until(lambda: bool(edge.connect_rc) or bool(failures)), "no answer on the TLS listener"
+    assert edge.connect_rc == [0], f"edge refused: {edge.connect_rc} {failures}"
+    assert edge.publish(f"{OWN}/thermal-hx/MET-T1-kWht", b"{}") == 0
+    assert edge.publish("microlink/rfg-foods-jhb/block-01/thermal-hx/MET-T1-kWht", b"{}") == NOT_AUTHORIZED
+    assert wait_until(lambda: admin.topics() == [f"{OWN}/thermal-hx/MET-T1-kWht"])
+    edge.client.disconnect()
+    edge.client.loop_stop()
+
+    anonymous, failures = tls_client(cloud.tls_port, cloud.pki, with_cert=False)
+    assert wait_until(lambda: bool(failures) or bool(anonymous.connect_rc))
+    assert failures and 0 not in anonymous.connect_rc, "a client without a certificate got in"
+    anonymous.client.loop_stop()
+
+
+@needs_mosquitto
+def test_generated_edge_bridge_forwards_own_topics_and_brings_commands_in(cloud: Cloud, tmp_path: Path,
+                                                                          mqtt5_client) -> None:
+    """Edge broker (generated bridge config) -> cloud broker (shipped config) over mutual TLS."""
+    local_port = free_port()
+    text = render_edge_bridge(edge_account("ab-baldwinsville", "block-01", EDGE_CN), "localhost",
+                              cloud.tls_port, certs_dir=str(tmp_path / "certs"))
+    text = text.replace("listener 1883 127.0.0.1", f"listener {local_port} 127.0.0.1")
+    text = text.replace("/mosquitto/data/", f"{tmp_path}/edge-data/")
+    (tmp_path / "edge-data").mkdir()
+    conf = tmp_path / "edge.conf"
+    conf.write_text(text + f"log_dest file {tmp_path}/edge.log\n" + ("user root\n" if os.geteuid() == 0 else ""))
+    edge_broker = run_mosquitto(conf)
+    try:
+        assert wait_for_port("127.0.0.1", local_port, 20)
+        admin = mqtt5_client(cloud.internal_port, "mcs-admin", cloud.passwords["mcs-admin"])
+        admin.subscribe("microlink/#")
+        adapters = mqtt5_client(local_port, "", "")     # the edge's own processes, on loopback
+        adapters.subscribe(f"{OWN}/command/+")
+        bridge_up = tmp_path / "edge.log"
+        assert wait_until(lambda: bridge_up.exists() and "Connecting bridge" in bridge_up.read_text())
+
+        # Telemetry goes up once the bridge is connected; another block's topic never leaves the edge.
+        def published_upstream() -> bool:
+            adapters.publish(f"{OWN}/thermal-l2/TT-L2s", b"{}", qos=1)
+            return wait_until(lambda: f"{OWN}/thermal-l2/TT-L2s" in admin.topics(), timeout_s=1)
+
+        assert wait_until(published_upstream, timeout_s=30)
+        # 0x10 "no matching subscribers": the bridge has no route for another block's topic.
+        assert adapters.publish("microlink/rfg-foods-jhb/block-01/thermal-l2/TT-L2s", b"{}") == NO_SUBSCRIBERS
+        assert adapters.publish(f"{OWN}/edge/heartbeat", b"{}") == 0
+        assert wait_until(lambda: f"{OWN}/edge/heartbeat" in admin.topics())
+        assert not any(t.startswith("microlink/rfg-foods-jhb") for t in admin.topics())
+
+        commander = mqtt5_client(cloud.internal_port, "mcs-commander", cloud.passwords["mcs-commander"])
+        assert commander.publish(f"{OWN}/command/diagnostics", b'{"cmd":"diagnostics_request"}') == 0
+        assert commander.publish("microlink/rfg-foods-jhb/block-01/command/diagnostics", b"{}") == 0
+        assert wait_until(lambda: f"{OWN}/command/diagnostics" in adapters.topics())
+        assert adapters.topics() == [f"{OWN}/command/diagnostics"]
+    finally:
+        stop(edge_broker)
 
 
 def test_config_sets_queue_limits_deliberately() -> None:

@@ -13,6 +13,7 @@ from mcs.broker_acl import (
     edge_account,
     hash_password,
     render_acl,
+    render_edge_bridge,
     render_passwd,
 )
 
@@ -73,3 +74,15 @@ def test_passwords_come_from_env_then_known_then_generated() -> None:
     assert len(render_passwd(accounts, passwords).splitlines()) == len(SERVICE_ACCOUNTS) + 1
     with pytest.raises(KeyError):
         render_passwd(accounts, {})
+
+
+def test_edge_bridge_routes_are_the_acl_grants() -> None:
+    account = edge_account("ab-baldwinsville", "block-01", "edge-ab-bville-01")
+    text = render_edge_bridge(account, "broker.example.net", 8883)
+    routes = [line.split()[1:] for line in text.splitlines() if line.startswith("topic ")]
+    assert len(routes) == len(account.grants)
+    assert ["microlink/ab-baldwinsville/block-01/command/+", "in", "1"] in routes
+    assert all(direction == "out" for topic, direction, _ in routes if not topic.endswith("command/+"))
+    assert "remote_clientid edge-ab-bville-01" in text
+    assert "address broker.example.net:8883" in text
+    assert "max_queued_messages 10000" in text
