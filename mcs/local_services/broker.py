@@ -14,6 +14,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from mcs.runtime import UserError
+
 # Mosquitto's defaults silently dropped 76–87 % of a burst to a lagging QoS 1 subscriber
 # (DESIGN.md §6). The ingestor acks only after commit, so while the database is down the broker must
 # hold a long outage's worth of messages: ~1 M messages is ~3 hours of a block at schedule rates.
@@ -96,13 +98,15 @@ class EmbeddedBroker:
 
     def start(self, timeout_s: float = 20) -> str:
         if wait_for_port("127.0.0.1", self.port, 0.2):
-            raise RuntimeError(f"port {self.port} is already in use; set MCS_MQTT_URL or another port")
+            raise UserError(f"port {self.port} is already in use: set MCS_EMBEDDED_MQTT_PORT to a free port, "
+                            "or MCS_MQTT_URL to an existing broker")
         command = self.command()
         with open(self.data_dir / "broker.out", "ab") as out:
             self.process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
         if not wait_for_port("127.0.0.1", self.port, timeout_s):
             self.stop()
-            raise RuntimeError(f"{self.kind} broker did not open port {self.port} within {timeout_s:.0f} s")
+            raise UserError(f"the embedded {self.kind} broker did not open port {self.port} within "
+                            f"{timeout_s:.0f} s (log: {self.data_dir / 'broker.out'})")
         return self.url
 
     def stop(self) -> None:

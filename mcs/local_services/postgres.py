@@ -16,13 +16,15 @@ import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from mcs.runtime import UserError
+
 log = logging.getLogger(__name__)
 
 SUPERUSER = "postgres"
 
 
-class EmbeddedPostgresError(RuntimeError):
-    pass
+class EmbeddedPostgresError(UserError):
+    """The embedded server could not be found, initialised or started (printed as one line)."""
 
 
 def find_bin_dir() -> Path:
@@ -148,9 +150,17 @@ class EmbeddedPostgres:
             result = self._run("pg_ctl", "start", "-w", "-t", str(timeout_s), "-D", str(self.pgdata),
                                "-l", str(self.logfile), "-o", f"-p {self.port}")
             if result.returncode != 0:
-                tail = self.logfile.read_text(errors="replace")[-800:] if self.logfile.exists() else ""
-                raise EmbeddedPostgresError(f"PostgreSQL did not start on port {self.port}: {tail.strip()}")
+                raise EmbeddedPostgresError(
+                    f"the embedded PostgreSQL did not start on port {self.port}: {self._last_error()} "
+                    f"(full log: {self.logfile}; another port: MCS_EMBEDDED_POSTGRES_PORT)")
         return self.url()
+
+    def _last_error(self) -> str:
+        lines = self.logfile.read_text(errors="replace").splitlines() if self.logfile.exists() else []
+        errors = [line for line in lines if "FATAL" in line or "ERROR" in line or "could not" in line]
+        if errors:
+            return errors[0].strip()
+        return lines[-1].strip() if lines else "no log written"
 
     def stop(self) -> None:
         if (self.pgdata / "PG_VERSION").exists() and self.is_running():
