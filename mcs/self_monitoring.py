@@ -5,6 +5,7 @@ raw.edge_heartbeats (never a scan of raw.telemetry), a pure `evaluate` that turn
 findings with alarm priorities, and a container health probe:
 
     python -m mcs.self_monitoring heartbeat --component ingestor --max-age 90
+    python -m mcs.self_monitoring certs /path/to/server.crt /path/to/ca.crt
 
 `mcs status` shows the snapshot and findings; the alarm engine can raise the findings as
 platform alarms (priority from domain §3.8/§4.1: a silent edge is P0-grade, see EDGE_OFFLINE_S).
@@ -15,6 +16,8 @@ from __future__ import annotations
 import argparse
 import sys
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -30,6 +33,8 @@ DAEMON_STALE_S = 180.0
 INGEST_LAG_WARN_S = 60.0
 # Dead letters per window above which someone must look (a misconfigured edge floods quickly).
 DEAD_LETTER_WARN = 100
+# Domain §8.2: certificate expiry within 30 days must alert.
+CERT_WARN_DAYS = 30
 
 COMPONENTS_SQL = """
 SELECT component, instance, ts, extract(epoch FROM now() - ts) AS age_s, counters
@@ -144,6 +149,23 @@ def evaluate(snap: Snapshot) -> list[Finding]:
     return sorted(findings, key=lambda f: (f.priority, f.code, f.subject))
 
 
+def certificate_findings(pem_files: list[Path], now: datetime) -> list[Finding]:
+    """Domain §8.2: a certificate expiring within 30 days is P3, within a week P2, expired P1."""
+    from cryptography import x509
+
+    findings = []
+    for path in pem_files:
+        cert = x509.load_pem_x509_certificate(path.read_bytes())
+        days = (cert.not_valid_after_utc - now).total_seconds() / 86400
+        subject = f"{path.name} ({cert.subject.rfc4514_string()})"
+        if days < 0:
+            findings.append(Finding("P1", "CERT_EXPIRED", subject, f"expired {-days:.0f} days ago"))
+        elif days < CERT_WARN_DAYS:
+            findings.append(Finding("P2" if days < 7 else "P3", "CERT_EXPIRY", subject,
+                                    f"expires in {days:.0f} days ({cert.not_valid_after_utc:%Y-%m-%d})"))
+    return findings
+
+
 HEARTBEAT_SQL = """
 SELECT count(*) FROM ops.ingest_counters
 WHERE component = %(component)s AND (%(instance)s::text IS NULL OR instance = %(instance)s)
@@ -164,7 +186,15 @@ def main(argv: list[str] | None = None) -> int:
     probe.add_argument("--component", required=True)
     probe.add_argument("--instance", default=None)
     probe.add_argument("--max-age", type=float, default=90.0)
+    certs = sub.add_parser("certs", help="report certificates that expire within 30 days (exit 1 if any)")
+    certs.add_argument("pem_files", nargs="+", type=Path)
     args = parser.parse_args(argv)
+
+    if args.command == "certs":
+        findings = certificate_findings(args.pem_files, datetime.now(UTC))
+        for finding in findings:
+            print(f"{finding.priority} {finding.code} {finding.subject}: {finding.message}")
+        return 1 if findings else 0
 
     from mcs.runtime import database_url
 

@@ -14,6 +14,7 @@ from mcs.broker_acl import (
     hash_password,
     render_acl,
     render_edge_bridge,
+    render_emqx_acl,
     render_passwd,
 )
 
@@ -86,3 +87,15 @@ def test_edge_bridge_routes_are_the_acl_grants() -> None:
     assert "remote_clientid edge-ab-bville-01" in text
     assert "address broker.example.net:8883" in text
     assert "max_queued_messages 10000" in text
+
+
+def test_emqx_acl_carries_the_same_grants_and_denies_the_rest() -> None:
+    accounts = broker_accounts([("site-a", "block-01", None)])
+    lines = render_emqx_acl(accounts).splitlines()
+    assert lines[-1] == "{deny, all}."
+    rules = [line for line in lines if line.startswith("{allow")]
+    assert len(rules) == sum(len(a.grants) for a in accounts)
+    assert ('{allow, {username, "edge-site-a-block-01"}, subscribe, ["microlink/site-a/block-01/command/+"]}.'
+            in rules)
+    assert '{allow, {username, "mcs-ingest"}, subscribe, ["microlink/#"]}.' in rules
+    assert '{allow, {username, "mcs-admin"}, all, ["#"]}.' in rules

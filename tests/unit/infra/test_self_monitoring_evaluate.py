@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from mcs.self_monitoring import Snapshot, evaluate
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+from mcs.self_monitoring import Snapshot, certificate_findings, evaluate
 
 
 def edge(age_s: float, depth: int = 0, connected: bool = True, errors: list[str] | None = None) -> dict:
@@ -44,3 +52,22 @@ def test_daemons_broker_lag_and_dead_letters() -> None:
                            ("P2", "INGEST_LAG")]
     growth = [f for f in evaluate(snap) if f.code == "DEAD_LETTER_GROWTH"]
     assert growth[0].subject == "SENSOR_UNKNOWN"
+
+
+def write_cert(path: Path, not_after: datetime) -> Path:
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, path.stem)])
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(1).not_valid_before(not_after - timedelta(days=365)).not_valid_after(not_after)
+            .sign(key, hashes.SHA256()))
+    path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    return path
+
+
+def test_certificate_expiry_priorities(tmp_path: Path) -> None:
+    now = datetime(2026, 11, 22, tzinfo=UTC)
+    certs = [write_cert(tmp_path / f"{name}.crt", now + timedelta(days=days))
+             for name, days in (("fine", 90), ("soon", 20), ("imminent", 3), ("expired", -1))]
+    found = {(f.code, f.priority, f.subject.split()[0]) for f in certificate_findings(certs, now)}
+    assert found == {("CERT_EXPIRY", "P3", "soon.crt"), ("CERT_EXPIRY", "P2", "imminent.crt"),
+                     ("CERT_EXPIRED", "P1", "expired.crt")}
