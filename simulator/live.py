@@ -94,7 +94,7 @@ class LiveBlock:
             p = self.points.get(tag)
             if p is not None and p.data_type:
                 values[tag] = float(quantise(np.array([v]), p.data_type, p.scale, p.value_offset)[0])
-        self.values, self.silenced = values, silenced
+        self.values, self.silenced, self.now = values, silenced, now
         self.by_device = {}
         for p in self.binding.points:
             if p.device_id:

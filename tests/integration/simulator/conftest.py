@@ -24,13 +24,13 @@ def with_free_ports(binding: BlockBinding) -> BlockBinding:
     return BlockBinding(binding.spec, devices, binding.points)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def demo_binding() -> BlockBinding:
     sites = [s for s in demo_site_definitions() if s.site_id == "ab-baldwinsville"]
     return with_free_ports(bindings_from_sites(sites, seed=3)[0])
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def live_block(demo_binding: BlockBinding) -> LiveBlock:
     """The plant frozen at one instant, so values read over the wire can be compared exactly."""
     return LiveBlock(demo_binding, now=float(int(time.time())))
