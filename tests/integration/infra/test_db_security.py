@@ -168,3 +168,23 @@ def test_roles_script_enables_login_with_a_password_from_the_environment(databas
     service_url = url.set(username="mcs_ingest", password="it's-a-secret;--").render_as_string(hide_password=False)
     with psycopg.connect(service_url.replace("postgresql+psycopg", "postgresql")) as conn:
         assert conn.execute("SELECT current_user, count(*) FROM ref.sites").fetchone() == ("mcs_ingest", 0)
+
+
+def test_marts_built_by_dbt_are_readable_by_the_app_and_scoped_for_tenants(database_url: str,
+                                                                          tenants: dict[str, str]) -> None:
+    """What a dbt run as mcs_transform does: its own schema and tables, then the protect post-hook."""
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        # Database-level grants (CREATE for dbt) do not travel with CREATE DATABASE … TEMPLATE.
+        conn.execute("SELECT sec.apply_grants()")
+        conn.execute("SET ROLE mcs_transform")
+        conn.execute("CREATE SCHEMA analytics_marts")
+        conn.execute("CREATE TABLE analytics_marts.fct_energy_daily AS SELECT site_id, block_id, 1.0 AS kwh "
+                     "FROM ref.blocks")
+        conn.execute("SELECT sec.protect_table('analytics_marts.fct_energy_daily')")
+        conn.execute("SELECT sec.protect_table('analytics_marts.fct_energy_daily')")  # idempotent (re-runs)
+    sql = "SELECT site_id, block_id FROM analytics_marts.fct_energy_daily ORDER BY 1, 2"
+    assert len(as_role(database_url, "mcs_app", sql)) == 3          # default privileges of mcs_transform
+    assert as_role(database_url, tenants["customer"], sql) == [("rfg-foods-jhb", "block-01")]
+    assert as_role(database_url, tenants["lender"], sql) == [("ab-baldwinsville", "block-01")]
+    with pytest.raises(errors.InsufficientPrivilege):
+        as_role(database_url, "mcs_app", "SELECT sec.protect_table('ref.sites')")  # only owners protect

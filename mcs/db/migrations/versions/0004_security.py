@@ -22,6 +22,9 @@ hypertable with compression ("operation not supported on hypertables that have c
 enabled", TimescaleDB 2.28), so a view is the one mechanism that works in both storage modes.
 Host tenants see only the heat-export subsystems, lenders no telemetry (domain §6.5).
 
+Tables built later (dbt marts, other components' tenant-scoped tables) get the same isolation from
+their owner with `SELECT sec.protect_table('<schema.table>')`.
+
 Grants live in sec.apply_grants() so that `SELECT sec.apply_grants()` after later migrations
 (e.g. the alarm tables) grants them too; it is idempotent.
 
@@ -201,6 +204,33 @@ BEGIN
     RETURN role_name;
 END $$;
 REVOKE EXECUTE ON FUNCTION sec.ensure_tenant_role(text) FROM PUBLIC;
+
+-- Tenant isolation for tables built later by their owners: dbt marts (as a post-hook:
+-- `select sec.protect_table('{{ this }}')`) and tenant-scoped tables of other migrations. The
+-- table needs a site_id column (and block_id when its rows are per block). Runs with the
+-- caller's rights, so only the table's owner can protect it.
+CREATE FUNCTION sec.protect_table(tbl regclass) RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+    columns text[];
+    predicate text;
+BEGIN
+    SELECT array_agg(attname::text) INTO columns FROM pg_attribute
+    WHERE attrelid = tbl AND attnum > 0 AND NOT attisdropped;
+    IF NOT 'site_id' = ANY (columns) THEN
+        RAISE EXCEPTION '% has no site_id column: cannot scope it to tenants', tbl;
+    END IF;
+    predicate := CASE WHEN 'block_id' = ANY (columns) THEN 'sec.can_see(site_id, block_id)'
+                      ELSE 'sec.can_see(site_id, NULL)' END;
+    EXECUTE format('ALTER TABLE %s ENABLE ROW LEVEL SECURITY', tbl);
+    EXECUTE format('ALTER TABLE %s FORCE ROW LEVEL SECURITY', tbl);
+    EXECUTE format('DROP POLICY IF EXISTS internal_all ON %s', tbl);
+    EXECUTE format('DROP POLICY IF EXISTS tenant_read ON %s', tbl);
+    EXECUTE format('CREATE POLICY internal_all ON %s TO mcs_internal USING (true) WITH CHECK (true)', tbl);
+    EXECUTE format('CREATE POLICY tenant_read ON %s FOR SELECT TO mcs_tenant USING (%s)', tbl, predicate);
+    EXECUTE format('GRANT USAGE ON SCHEMA %I TO mcs_tenant',
+                   (SELECT nspname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = tbl));
+    EXECUTE format('GRANT SELECT ON %s TO mcs_tenant', tbl);
+END $$;
 
 -- The grant matrix. Idempotent; tables of later migrations are granted when present.
 CREATE FUNCTION sec.apply_grants() RETURNS void LANGUAGE plpgsql AS $$
