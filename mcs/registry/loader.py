@@ -47,7 +47,7 @@ def load_site_files(sites_dir: Path | str) -> list[SiteDefinition]:
             sites.append(site)
     errors += _cross_site_errors(sites)
     if errors:
-        raise RegistryError(errors)
+        raise RegistryError(dict.fromkeys(errors))  # a schedule shared by two blocks reports once
     return sites
 
 
