@@ -166,6 +166,36 @@ def certificate_findings(pem_files: list[Path], now: datetime) -> list[Finding]:
     return findings
 
 
+# Security drift (domain §6.5): a service role that became privileged, or a relation a tenant can
+# read that is neither row-secured (FORCE) nor one of the filtered `tenant` views.
+PRIVILEGED_ROLES_SQL = """
+SELECT rolname FROM pg_roles
+WHERE rolname IN ('mcs_ingest', 'mcs_alarm', 'mcs_transform', 'mcs_app', 'mcs_tenant', 'mcs_tenant_gateway')
+  AND (rolsuper OR rolbypassrls OR rolcreaterole OR rolcreatedb)
+ORDER BY 1
+"""
+TENANT_EXPOSED_SQL = """
+SELECT n.nspname || '.' || c.relname AS relation
+FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f')
+  AND n.nspname <> 'tenant' AND n.nspname <> 'information_schema'
+  AND n.nspname !~ '^(pg_|_timescaledb|timescaledb_)'
+  -- NULL (filtered out) where the role does not exist yet
+  AND has_table_privilege((SELECT oid FROM pg_roles WHERE rolname = 'mcs_tenant'), c.oid, 'SELECT')
+  AND NOT (c.relrowsecurity AND c.relforcerowsecurity)
+  AND NOT (c.relkind = 'v' AND coalesce(c.reloptions, '{}') @> ARRAY['security_invoker=true'])
+ORDER BY 1
+"""
+
+
+def security_findings(conn: psycopg.Connection) -> list[Finding]:
+    findings = [Finding("P1", "ROLE_PRIVILEGED", role, "runtime role has superuser/bypassrls/createrole/createdb")
+                for (role,) in conn.execute(PRIVILEGED_ROLES_SQL).fetchall()]
+    findings += [Finding("P1", "TENANT_EXPOSED", relation, "tenants can read it without row-level security")
+                 for (relation,) in conn.execute(TENANT_EXPOSED_SQL).fetchall()]
+    return findings
+
+
 HEARTBEAT_SQL = """
 SELECT count(*) FROM ops.ingest_counters
 WHERE component = %(component)s AND (%(instance)s::text IS NULL OR instance = %(instance)s)

@@ -8,7 +8,7 @@ import sys
 
 import psycopg
 
-from mcs.self_monitoring import evaluate, heartbeat_ok, snapshot
+from mcs.self_monitoring import evaluate, heartbeat_ok, security_findings, snapshot
 from tests.integration.infra.registry_data import seed_registry
 
 STATE_SQL = """
@@ -57,3 +57,25 @@ def test_heartbeat_probe(database_url: str) -> None:
     assert subprocess.run([*probe, "ingestor"], env=env, capture_output=True, timeout=60).returncode == 0
     missing = subprocess.run([*probe, "alarm-engine"], env=env, capture_output=True, text=True, timeout=60)
     assert missing.returncode == 1 and "no counters from alarm-engine" in missing.stdout
+
+
+def test_security_drift_is_reported(database_url: str) -> None:
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        assert security_findings(conn) == []  # as migrated
+        conn.execute("GRANT SELECT ON raw.telemetry, raw.telemetry_1m TO mcs_tenant")
+        conn.execute("ALTER TABLE ref.points NO FORCE ROW LEVEL SECURITY")
+        found = {(f.code, f.subject) for f in security_findings(conn)}
+        conn.execute("REVOKE SELECT ON raw.telemetry, raw.telemetry_1m FROM mcs_tenant")
+        conn.execute("ALTER TABLE ref.points FORCE ROW LEVEL SECURITY")
+    assert found == {("TENANT_EXPOSED", "raw.telemetry"), ("TENANT_EXPOSED", "raw.telemetry_1m"),
+                     ("TENANT_EXPOSED", "ref.points")}
+
+
+def test_privileged_runtime_role_is_reported(database_url: str) -> None:
+    # Roles are cluster-wide: change one inside a transaction that is rolled back.
+    with psycopg.connect(database_url) as conn:
+        conn.execute("ALTER ROLE mcs_app CREATEDB")
+        found = [(f.code, f.subject) for f in security_findings(conn)]
+        conn.rollback()
+        assert conn.execute("SELECT rolcreatedb FROM pg_roles WHERE rolname = 'mcs_app'").fetchone() == (False,)
+    assert found == [("ROLE_PRIVILEGED", "mcs_app")]
