@@ -40,7 +40,10 @@ class LiveBlock:
         self.sim = SimulatedBlock(binding)
         self.model = self.sim.model
         self.state = self.model.fast_forward(self.model.initial_state(), max(self.model.step_at(now), 0))
+        self.step_start = self.state          # engine state at the start of the current minute
         self.frame: Frame | None = None
+        self.emitted: set[tuple[float, int]] = set()
+        self.redo = False                     # faults changed: recompute the current minute
         self.scenarios: dict[int, RunningScenario] = {}
         self.values: dict[str, float] = {}
         self.by_device: dict[str, dict[str, float]] = {}
@@ -61,10 +64,12 @@ class LiveBlock:
         for i, s in mine.items():
             if i not in self.scenarios:
                 definition, params = resolve(s.name, s.params)
-                if definition.on_start is not None:
+                if definition.on_start is not None:   # both: the current minute may be redone or left
+                    definition.on_start(self.step_start, params)
                     definition.on_start(self.state, params)
                 self.scenarios[i] = RunningScenario(s, definition, params)
                 changes.append(f"started {definition.name} {params}")
+        self.redo = self.redo or bool(changes)
         return changes
 
     def disturbances(self) -> Disturbances:
@@ -79,9 +84,17 @@ class LiveBlock:
         """Advance to `now`; returns the mode transitions that happened on the way."""
         transitions: list[Transition] = []
         target = self.model.step_at(now)
+        if self.redo and self.frame is not None and self.state.step > target:
+            # A scenario started or stopped inside this minute: the plant reacts now, not at the next minute.
+            self.state, self.frame = self.model.advance(self.step_start, 1, self.disturbances())
+            transitions += [t for t in self.frame.transitions if (t.ts, int(t.state)) not in self.emitted]
+        self.redo = False
         while self.frame is None or self.state.step <= target:
+            self.step_start = self.state
             self.state, self.frame = self.model.advance(self.state, 1, self.disturbances())
+            self.emitted = set()
             transitions += self.frame.transitions
+        self.emitted |= {(t.ts, int(t.state)) for t in transitions}
         raw = self.sim.values(self.frame, np.zeros(1, dtype=int), np.array([now]))
         values = {tag: float(v[0]) for tag, v in raw.items()}
         silenced: set[str] = set()

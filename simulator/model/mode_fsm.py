@@ -124,16 +124,22 @@ def export_guards(x: ModeInputs, t_low: float) -> bool:
 
 
 def emergency_trigger(x: ModeInputs) -> str | None:
-    """The first T05 condition that holds, as a trigger name, or None."""
+    """The first T05 condition that holds, as a trigger name, or None.
+
+    Order: PLC health, sensor faults and hard safety (leak, P0, valve, PLC faults) first; then the
+    host (demand, pump) — when the host stops, that is the cause even though loop-2 temperatures
+    would follow; then the process limits (temperature, flow, pressure).
+    """
     if x.watchdog_stale:
         return "plc:watchdog_timeout"
     if x.safety_sensor_bad_s > T_SENSOR_FAULT:
         return "auto:sensor_fault"
-    if (x.leak or x.p0_active or x.tt_l2s > 55.0 or x.tt_l2s < 30.0 or x.ft_l2 < 2.0
-            or x.pt_l2s > 450.0 or x.pt_l2s < 100.0 or x.v_exp_fault or x.plc_faults != 0):
+    if x.leak or x.p0_active or x.v_exp_fault or x.plc_faults != 0:
         return "auto:safety_limit"
     if not x.host_demand or not x.host_hw_pump:
         return "auto:host_demand_off"
+    if x.tt_l2s > 55.0 or x.tt_l2s < 30.0 or x.ft_l2 < 2.0 or x.pt_l2s > 450.0 or x.pt_l2s < 100.0:
+        return "auto:safety_limit"
     return None
 
 

@@ -66,7 +66,7 @@ def readings(model: BlockModel, f: Frame, idx: np.ndarray, t: np.ndarray) -> dic
     # --- electrical -------------------------------------------------------------------------
     volts = e.volts
     mains = ~np.full(len(t), d.mains_failure)
-    meter_kw = e.meter_kw[idx] + nz("MET-01-kW", 0.4)
+    meter_kw = e.meter_kw[idx] + nz("MET-01-kW", 0.4) * mains
     pf = np.where(mains, POWER_FACTOR + 0.006 * slow("pf", 3600.0), 0.0)
     kva = np.where(mains, meter_kw / np.maximum(pf, 0.5), 0.0)
     out["MET-01-kW"] = meter_kw
@@ -89,7 +89,7 @@ def readings(model: BlockModel, f: Frame, idx: np.ndarray, t: np.ndarray) -> dic
     out["TX-01-load"] = tx_load
     out["TX-01-fan"] = b(tx_load > 75.0)
     out["MSB-01-A-total"] = kva / 1.002 * 1000.0 / (SQRT3 * volts)
-    out["MSB-01-kW"] = e.msb_kw[idx] + nz("MSB-01-kW", 0.4)
+    out["MSB-01-kW"] = e.msb_kw[idx] + nz("MSB-01-kW", 0.4) * mains
     out["MSB-01-T-bus"] = 28.0 + 25.0 * (tx_load / 100.0) ** 2 + 0.3 * dry / 10.0 + nz("bus", 0.2)
     out["MSB-01-main-CB"] = ones.copy()
     out["MSB-01-SPD"] = ones.copy()
