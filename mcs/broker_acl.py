@@ -156,7 +156,8 @@ def read_credentials(path: Path) -> dict[str, str]:
 
 def complete_credentials(accounts: Iterable[Account], known: Mapping[str, str],
                          env: Mapping[str, str]) -> dict[str, str]:
-    """Keep known passwords, take a service's from MCS_BROKER_PASSWORD_<NAME> if set, else generate."""
+    """Per account: MCS_BROKER_PASSWORD_<NAME> if set (services' from infra/.env), else the known
+    password (regeneration keeps edges working), else a new random one."""
     result: dict[str, str] = {}
     for account in accounts:
         env_name = "MCS_BROKER_PASSWORD_" + re.sub(r"[^A-Z0-9]", "_", account.username.upper())
