@@ -20,6 +20,7 @@ from simulator.model.mode_fsm import Mode
 from simulator.model.weather import ADIABATIC_ABOVE_C
 
 SQRT3 = float(np.sqrt(3.0))
+HOST_STANDBY_FLOW = 15.0   # m³/h the host circulates through the HX while we do not export
 
 
 def cdu_groups(rack_count: int) -> list[list[int]]:
@@ -127,11 +128,11 @@ def readings(model: BlockModel, f: Frame, idx: np.ndarray, t: np.ndarray) -> dic
         q = LIQUID_CAPTURE * racks[group].sum(axis=0)
         tripped = d.cdu_trip == c
         pct = 60.0 + 30.0 * np.clip(q / design_cdu, 0.0, 1.0)
-        flow1 = 40.0 * pct / 100.0
+        flow1 = 44.0 * pct / 100.0
         c1 = capacity_rate_kw_per_k(flow1, t_l2r + 10.0, spec.glycol_pct)
         fac_s = t_l2r
         fac_r = fac_s + q / np.maximum(c2 / 2.0, 1e-6)
-        sup = fac_s + 2.0 + 2.0 * q / design_cdu
+        sup = fac_s + 1.5 + 1.5 * q / design_cdu   # CDU approach 1.5–3 K
         ret = sup + q / c1
         out[f"TT-CDU{c}s"] = sup + nz(f"cdus{c}", 0.05)
         out[f"TT-CDU{c}r"] = ret + nz(f"cdur{c}", 0.05)
@@ -180,10 +181,13 @@ def readings(model: BlockModel, f: Frame, idx: np.ndarray, t: np.ndarray) -> dic
     ua = model._hx_ua(t)
     fouling = model.sizing.hx_ua_clean / ua - 1.0
     stagnant = host_ret + 2.5
-    hx_p_in = np.where(exporting, t_l2s, stagnant + 1.0)
-    hx_p_out = np.where(exporting, t_l2r, stagnant + 0.5)
-    host_flow = np.where(exporting, a.host_flow[idx], 0.0)
-    t_l3s = np.where(exporting, a.t_l3s[idx], stagnant)
+    # Not exporting, the host's pump still circulates loop 3 through the HX (no primary flow, no heat);
+    # with the host pump off the loop stands still.
+    circulating = host.hw_pump[idx] & (not d.host_demand_off)
+    hx_p_in = np.where(exporting, t_l2s, np.where(circulating, host_ret + 1.0, stagnant + 1.0))
+    hx_p_out = np.where(exporting, t_l2r, np.where(circulating, host_ret + 0.8, stagnant + 0.5))
+    host_flow = np.where(exporting, a.host_flow[idx], np.where(circulating, HOST_STANDBY_FLOW, 0.0))
+    t_l3s = np.where(exporting, a.t_l3s[idx], np.where(circulating, host_ret, stagnant))
     out["TT-HXpIn"] = hx_p_in + nz("hxpi", 0.05)
     out["TT-HXpOut"] = hx_p_out + nz("hxpo", 0.05)
     out["TT-HXsIn"] = host_ret + nz("hxsi", 0.05)
@@ -193,7 +197,7 @@ def readings(model: BlockModel, f: Frame, idx: np.ndarray, t: np.ndarray) -> dic
     out["PT-HXpOut"] = out["PT-HXpIn"] - hx_dp
     out["PT-HX-dP"] = hx_dp + nz("hxdp", 0.1) * exporting
     out["TT-HX-approach"] = out["TT-HXpIn"] - out["TT-HXsOut"]
-    ft_bil = np.maximum(host_flow + nz("FT-BIL", 0.05) * exporting, 0.0)
+    ft_bil = np.maximum(host_flow + nz("FT-BIL", 0.05) * (host_flow > 0), 0.0)
     bil_s = t_l3s + nz("TT-BIL-s", 0.02)
     bil_r = host_ret + nz("TT-BIL-r", 0.02)
     out["FT-BIL"] = ft_bil
@@ -206,8 +210,8 @@ def readings(model: BlockModel, f: Frame, idx: np.ndarray, t: np.ndarray) -> dic
     out["TT-L3r"] = host_ret + 0.1 + nz("TT-L3r", 0.05)
     out["PT-L3s"] = np.where(exporting, 240.0, 200.0) + nz("PT-L3s", 0.5)
     out["PT-L3r"] = np.where(exporting, 215.0, 200.0) + nz("PT-L3r", 0.5)
-    out["FT-L3"] = np.maximum(host_flow + nz("FT-L3", 0.05) * exporting, 0.0)
-    out["V-ISO-ML-pos"] = 100.0 * exporting
+    out["FT-L3"] = np.maximum(host_flow + nz("FT-L3", 0.05) * (host_flow > 0), 0.0)
+    out["V-ISO-ML-pos"] = 100.0 * (exporting | circulating)
     out["V-ISO-HOST-pos"] = np.full(len(t), 100.0)
     out["BFP-01-dP"] = 32.0 + 2.0 * slow("bfp", 86400.0)
     out["BFP-01-status"] = ones.copy()

@@ -44,7 +44,7 @@ def weather(spec: BlockSpec, clock: Clock) -> Weather:
     gusts = 0.6 * noise.smooth(seed, noise.stream_id("gusts"), clock.t, 1800.0)
     dry = seasonal + diurnal + fronts + gusts
     rh = np.clip(65.0 - 18.0 * np.cos(2 * np.pi * (clock.hour - 15.0) / 24.0)  # driest mid-afternoon
-                 + 12.0 * noise.smooth(seed, noise.stream_id("rh"), clock.t, 2 * 86400.0), 15.0, 98.0)
+                 + 12.0 * noise.smooth(seed, noise.stream_id("rh"), clock.t, 2 * 86400.0), 15.0, 93.0)
     return Weather(dry, rh, wet_bulb_stull(dry, rh))
 
 
