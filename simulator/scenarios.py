@@ -32,13 +32,13 @@ class ScenarioDef:
 
 
 def cooling_overlay(v: Values, elapsed: float, p: dict[str, Any], memo: dict[str, float]) -> None:
-    # CDU pump stopped: its return and rack coolant temperatures climb 0.15 K/s (from a 46–50 °C start:
-    # P2 52 °C within ~40 s, P1 55 °C within ~1.5 min, P0 60 °C within ~2 min), plateauing 25 K up
+    # CDU pump stopped: its return and rack coolant temperatures climb 0.2 K/s (from a 44–50 °C start:
+    # P2 52 °C within ~40 s, P1 55 °C within ~1 min, P0 60 °C within ~1.5 min), plateauing 30 K up
     # as the GPUs throttle.
     cdu = int(p["cdu"])
     racks = sorted(t for t in v if t.startswith("TT-R") and t.endswith("-cool"))
     half = -(-len(racks) // 2)
-    rise = min(0.15 * elapsed, 25.0)
+    rise = min(0.2 * elapsed, 30.0)
     for tag in (racks[:half] if cdu == 1 else racks[half:]) + [f"TT-CDU{cdu}r"]:
         if tag in v:
             v[tag] += rise
