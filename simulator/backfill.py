@@ -135,6 +135,7 @@ def backfill(database_url: str, days: float, site_id: str | None = None, seed: i
             if not points:
                 continue
             report.blocks.append("/".join(binding.key))
+            bar.set_description(f"backfill {'/'.join(binding.key)}")
             sim = SimulatedBlock(binding)
             model = sim.model
             state = model.fast_forward(model.initial_state(), max(model.step_at(start_s), 0))

@@ -5,10 +5,12 @@ from __future__ import annotations
 import itertools
 from datetime import UTC, datetime
 
+import numpy as np
 import pytest
 
 from simulator.live import LiveBlock
 from simulator.model.mode_fsm import Mode
+from simulator.plant import SimulatedBlock
 from simulator.registry_view import bindings_from_sites
 from simulator.scenario_store import ActiveScenario
 from simulator.scenarios import SCENARIOS, resolve
@@ -117,3 +119,17 @@ def test_stopping_returns_the_plant_to_normal(binding, block):
     untouched = LiveBlock(binding, T0.timestamp() + 90)
     assert block.values["TT-CDU1r"] == pytest.approx(untouched.values["TT-CDU1r"])
     assert block.values["CDU1-status"] == 1
+
+
+def test_live_continues_exactly_where_the_backfill_stops(binding):
+    """The live simulator and the backfill are one model: same instant, same readings and counters."""
+    sim = SimulatedBlock(binding)
+    model = sim.model
+    t = T0.timestamp() - 10 + 3600          # on the minute grid
+    state = model.fast_forward(model.initial_state(), model.step_at(t) - 30)
+    _, frame = model.advance(state, 60)      # a backfill chunk that contains t
+    i = int(np.nonzero(frame.t == t)[0][0])
+    history = sim.values(frame, np.array([i]), frame.t[i:i + 1])
+    live = LiveBlock(binding, t)
+    for tag in ("MET-01-kWh", "MET-T1-kWht", "PDU-02-kWh", "TT-L2s", "PLC-SAFE-mode", "RK-07-kW", "FT-BIL"):
+        assert live.values[tag] == history[tag][0], tag
