@@ -117,7 +117,7 @@ class BlockModel:
         """Index of the step containing t (floor)."""
         return int((t_s - self.spec.epoch_s) // STEP_S)
 
-    def fast_forward(self, state: EngineState, until_step: int, chunk: int = 1440) -> EngineState:
+    def fast_forward(self, state: EngineState, until_step: int, chunk: int = 7 * 1440) -> EngineState:
         """Advance to `until_step` without keeping frames (counters and mode history only)."""
         while state.step < until_step:
             state, _ = self.advance(state, min(chunk, until_step - state.step))
