@@ -15,7 +15,7 @@ import numpy as np
 
 from simulator.codec import quantise
 from simulator.model.block import Disturbances, Frame
-from simulator.model.mode_fsm import Transition
+from simulator.model.mode_fsm import Mode, Transition
 from simulator.plant import SimulatedBlock
 from simulator.registry_view import BlockBinding
 from simulator.scenario_store import ActiveScenario
@@ -44,6 +44,7 @@ class LiveBlock:
         self.frame: Frame | None = None
         self.emitted: set[tuple[float, int]] = set()
         self.redo = False                     # faults changed: recompute the current minute
+        self.completing = False               # MAINTENANCE stopped: confirm completion until the PLC leaves it
         self.scenarios: dict[int, RunningScenario] = {}
         self.values: dict[str, float] = {}
         self.by_device: dict[str, dict[str, float]] = {}
@@ -59,7 +60,9 @@ class LiveBlock:
     def set_scenarios(self, scenarios: list[ActiveScenario]) -> list[str]:
         """Apply the currently active scenarios of this block; returns names started/stopped (for logs)."""
         mine = {s.id: s for s in scenarios if (s.site_id, s.block_id) == self.key}
-        changes = [f"stopped {r.definition.name}" for i, r in self.scenarios.items() if i not in mine]
+        stopped = [r for i, r in self.scenarios.items() if i not in mine]
+        changes = [f"stopped {r.definition.name}" for r in stopped]
+        self.completing = self.completing or any(r.definition.name == "MAINTENANCE" for r in stopped)
         self.scenarios = {i: r for i, r in self.scenarios.items() if i in mine}
         for i, s in mine.items():
             if i not in self.scenarios:
@@ -74,6 +77,8 @@ class LiveBlock:
 
     def disturbances(self) -> Disturbances:
         d = Disturbances()
+        if self.completing:
+            d.operator = "maintenance_complete"
         for r in self.scenarios.values():
             if r.definition.disturb is not None:
                 r.definition.disturb(d, r.params)
@@ -95,6 +100,8 @@ class LiveBlock:
             self.emitted = set()
             transitions += self.frame.transitions
         self.emitted |= {(t.ts, int(t.state)) for t in transitions}
+        if self.completing and self.state.fsm.mode != Mode.MAINTENANCE:
+            self.completing = False
         raw = self.sim.values(self.frame, np.zeros(1, dtype=int), np.array([now]))
         values = {tag: float(v[0]) for tag, v in raw.items()}
         silenced: set[str] = set()

@@ -99,6 +99,8 @@ SCENARIOS: dict[str, ScenarioDef] = {s.name: s for s in (
                 {"tag": "TT-BIL-s", "rate_per_min": 0.5}, overlay=drift_overlay),
     ScenarioDef("COMMS_LOSS", "A device stops answering its poller", {"device": "cdu-01"},
                 silence=lambda p: {str(p["device"])}),
+    ScenarioDef("MAINTENANCE", "Operator key-switch to MAINTENANCE (T04/T07/T10); stopping confirms "
+                "MAINTENANCE COMPLETE → REJECT (T11)", disturb=_set(operator="maintenance")),
     ScenarioDef("METER_RESET", "A cumulative meter is replaced: its register restarts from 0",
                 {"tag": "MET-01-kWh"}, on_start=meter_reset),
 )}

@@ -39,7 +39,7 @@ def active(name: str, **params) -> ActiveScenario:
 
 def test_every_scenario_of_the_issue_is_defined():
     assert set(SCENARIOS) == {"COOLING_FAILURE", "PUMP_TRIP", "MAINS_FAILURE", "LEAK_DETECTED", "HOST_DEMAND_OFF",
-                              "SENSOR_STUCK", "SENSOR_DRIFT", "COMMS_LOSS", "METER_RESET"}
+                              "SENSOR_STUCK", "SENSOR_DRIFT", "COMMS_LOSS", "METER_RESET", "MAINTENANCE"}
 
 
 def test_host_demand_off_moves_export_to_reject(block):
@@ -133,3 +133,17 @@ def test_live_continues_exactly_where_the_backfill_stops(binding):
     live = LiveBlock(binding, t)
     for tag in ("MET-01-kWh", "MET-T1-kWht", "PDU-02-kWh", "TT-L2s", "PLC-SAFE-mode", "RK-07-kW", "FT-BIL"):
         assert live.values[tag] == history[tag][0], tag
+
+
+def test_maintenance_by_key_switch_and_back_through_reject(block):
+    block.set_scenarios([active("MAINTENANCE")])
+    entered = block.update(T0.timestamp() + 1)
+    assert [(t.previous, t.state, t.trigger) for t in entered] == [
+        (Mode.EXPORT, Mode.MAINTENANCE, "operator:maintenance")]
+    assert block.update(T0.timestamp() + 600) == []                       # stays while the switch is on
+    assert block.values["MODE-override"] == 1 and block.values["V-EXP-pos"] == 0 and block.values["V-REJ-pos"] == 0
+    block.set_scenarios([])
+    left = block.update(T0.timestamp() + 601)
+    assert [(t.previous, t.state, t.trigger) for t in left] == [
+        (Mode.MAINTENANCE, Mode.REJECT, "operator:maintenance_complete")]   # never straight to EXPORT (T11)
+    assert block.update(T0.timestamp() + 700) == []                          # REJECT dwell before any export
