@@ -68,16 +68,25 @@ class Simulation:
             block = await asyncio.to_thread(LiveBlock, b, now)   # fast-forward from the epoch
             self.blocks.append(block)
             log.info("block %s/%s live (mode %s)", *b.key, block.values.get("PLC-SAFE-mode"))
-        for block in self.blocks:
+        for block in self.blocks:     # a port already in use is logged and skipped; the rest still start
             for ep in endpoints_for(block.binding, block):
-                await start_endpoint(ep)
-                self.modbus.append(ep)
+                try:
+                    await start_endpoint(ep)
+                    self.modbus.append(ep)
+                except (OSError, RuntimeError) as exc:
+                    log.error("modbus %s:%s not started: %s", ep.host, ep.port, exc)
             for dev in agents_for(block.binding):
-                self.snmp.append(start_agent(block.binding, dev, block))
+                try:
+                    self.snmp.append(start_agent(block.binding, dev, block))
+                except (OSError, RuntimeError) as exc:
+                    log.error("snmp %s not started: %s", dev.device_id, exc)
             for dev in bacnet_devices(block.binding):
                 device = BacnetDevice(block.binding, dev, block)
-                device.start()
-                self.bacnet.append(device)
+                try:
+                    device.start()
+                    self.bacnet.append(device)
+                except (OSError, RuntimeError) as exc:
+                    log.error("bacnet %s not started: %s", dev.device_id, exc)
         if self.options.mqtt_url:
             self.publisher = Publisher(self.options.mqtt_url, f"mcs-simulator-{self.instance}")
 
