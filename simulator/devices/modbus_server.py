@@ -66,7 +66,11 @@ class UnitImage:
         self.behind_gateway = behind_gateway
         self.mapped: dict[str, list[MappedPoint]] = defaultdict(list)
         for p in points:
-            m = map_point(p)
+            try:
+                m = map_point(p)
+            except (TypeError, ValueError) as exc:   # a bad address must not take the other points down
+                log.error("%s/%s: not served: %s", device.device_id, p.tag, exc)
+                continue
             self.mapped[m.table].append(m)
 
     def sim_device(self) -> SimDevice:
