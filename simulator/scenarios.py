@@ -50,7 +50,7 @@ def mains_overlay(v: Values, elapsed: float, p: dict[str, Any], memo: dict[str, 
     # On battery: state of charge falls linearly over the runtime estimated at the outage.
     runtime0 = memo.setdefault("runtime0", max(v.get("UPS-01-runtime", 15.0), 1.0))
     soc = max(100.0 - 100.0 * elapsed / (runtime0 * 60.0), 0.0)
-    v.update({"UPS-01-on-batt": 1.0, "UPS-01-mode": 3.0, "UPS-01-batt-pct": soc,
+    v.update({"UPS-01-on-batt": 1.0, "UPS-01-mode": 3.0, "UPS-01-status": 0.0, "UPS-01-batt-pct": soc,
               "UPS-01-runtime": runtime0 * soc / 100.0, "UPS-01-batt-V": 545.0 - 60.0 * (1.0 - soc / 100.0),
               "UPS-01-V-in": 0.0})
 

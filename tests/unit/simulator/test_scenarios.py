@@ -75,6 +75,7 @@ def test_mains_failure_runs_the_ups_down(block):
     start = block.values["UPS-01-batt-pct"]
     block.update(T0.timestamp() + 300)
     assert block.values["MET-01-kW"] == 0 and block.values["UPS-01-on-batt"] == 1 and block.values["UPS-01-mode"] == 3
+    assert block.values["UPS-01-status"] == 0   # edge-derived: not onLine
     assert block.values["UPS-01-batt-pct"] < start - 20 and block.values["UPS-01-runtime"] < 12
 
 
