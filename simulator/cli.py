@@ -109,6 +109,8 @@ def scenario_run(name: str, site_id: str, block_id: str, duration: str | None, p
     try:
         scenario_id = scenario_store.start(engine, site_id, block_id, definition.name, merged,
                                            parse_duration(duration), requested_by="cli")
+    except KeyError as exc:
+        raise UserError(str(exc.args[0])) from None
     finally:
         engine.dispose()
     click.echo(f"scenario #{scenario_id} {definition.name} on {site_id}/{block_id} {json.dumps(merged)}"

@@ -26,6 +26,8 @@ WHERE stopped_at IS NULL
   AND (CAST(:block_id AS text) IS NULL OR block_id = :block_id)
   AND (CAST(:name AS text) IS NULL OR name = :name)
 """)
+BLOCK_EXISTS_SQL = text("SELECT 1 FROM ref.blocks WHERE site_id = :site_id AND block_id = :block_id "
+                        "AND retired_at IS NULL")
 ACTIVE_SQL = text("""
 SELECT id, site_id, block_id, name, params, started_at, ends_at, now() AS db_now
 FROM ops.sim_scenarios
@@ -49,6 +51,8 @@ def start(engine: Engine, site_id: str, block_id: str, name: str, params: dict[s
           duration_s: float | None = None, requested_by: str | None = None) -> int:
     definition, merged = resolve(name, params)
     with engine.begin() as conn:
+        if conn.execute(BLOCK_EXISTS_SQL, {"site_id": site_id, "block_id": block_id}).scalar() is None:
+            raise KeyError(f"no registered block {site_id}/{block_id}")
         return int(conn.execute(START_SQL, {"site_id": site_id, "block_id": block_id, "name": definition.name,
                                             "params": json.dumps(merged), "duration_s": duration_s,
                                             "requested_by": requested_by}).scalar_one())
