@@ -99,6 +99,8 @@ def status(as_json: bool) -> None:
         click.echo(f"          {broker['error']}")
     for name, comp in report["components"].items():
         click.echo(f"{name:<28} {'ok ' if comp['ok'] else 'DOWN'} last seen {comp['last_seen'] or '-'}")
+    for finding in report["findings"]:
+        click.echo(f"{finding['priority']} {finding['code']:<20} {finding['subject']}: {finding['message']}")
     for name, url in report["urls"].items():
         click.echo(f"{name:<9} {url}")
 

@@ -54,6 +54,7 @@ def platform_status(settings: Settings | None = None) -> dict[str, Any]:
         "database": {"ok": False, "url": _without_password(db_url), "storage": None, "error": None},
         "broker": {"ok": False, "url": broker_url, "error": None},
         "components": {},
+        "findings": [],
         "urls": {
             "dagster": f"http://127.0.0.1:{settings.dagster_port}",
             "streamlit": f"http://127.0.0.1:{settings.streamlit_port}",
@@ -85,9 +86,23 @@ def platform_status(settings: Settings | None = None) -> dict[str, Any]:
         status["database"]["error"] = f"{exc.__class__.__name__}: {str(exc).splitlines()[0]} (run `mcs db upgrade`)"
     finally:
         engine.dispose()
+    if status["database"]["ok"]:
+        status["findings"] = _self_monitoring_findings(db_url)
     for name, port in (("dagster-webserver", settings.dagster_port), ("streamlit", settings.streamlit_port)):
         status["components"].setdefault(name, {"ok": _port_open(port), "last_seen": None})
     return status
+
+
+def _self_monitoring_findings(db_url: str) -> list[dict[str, str]]:
+    """Ingest lag, dead-letter growth, spool depth, silent edges/daemons, security drift (mcs.self_monitoring)."""
+    import psycopg
+
+    from mcs.db.engine import libpq_url
+    from mcs.self_monitoring import evaluate, security_findings, snapshot
+
+    with psycopg.connect(libpq_url(db_url), connect_timeout=5) as conn:
+        findings = evaluate(snapshot(conn)) + security_findings(conn)
+    return [{"priority": f.priority, "code": f.code, "subject": f.subject, "message": f.message} for f in findings]
 
 
 def _without_password(url: str) -> str:
