@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from simulator.codec import quantise
+from mcs.modbus_codec import quantise
 from simulator.model.block import Disturbances, Frame
 from simulator.model.mode_fsm import Mode, Transition
 from simulator.plant import SimulatedBlock

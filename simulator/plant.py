@@ -11,7 +11,7 @@ import logging
 
 import numpy as np
 
-from simulator.codec import quantise
+from mcs.modbus_codec import quantise
 from simulator.model.block import BlockModel, Frame
 from simulator.model.readings import readings
 from simulator.registry_view import BlockBinding, PointBinding

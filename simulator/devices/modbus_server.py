@@ -23,7 +23,7 @@ from pymodbus.constants import ExcCodes
 from pymodbus.server import ModbusTcpServer
 from pymodbus.simulator import DataType, SimData, SimDevice
 
-from simulator.codec import encode_registers, register_count
+from mcs.modbus_codec import encode_registers, register_count
 from simulator.registry_view import BlockBinding, DeviceBinding, PointBinding
 
 log = logging.getLogger(__name__)

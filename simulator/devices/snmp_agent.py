@@ -31,7 +31,7 @@ from pysnmp.entity.rfc3413 import cmdrsp, context
 from pysnmp.proto import rfc1902, rfc1905
 from pysnmp.smi import instrum
 
-from simulator.codec import raw_value
+from mcs.modbus_codec import raw_value
 from simulator.devices.modbus_server import ValueSource
 from simulator.model.readings import uplink_integral_pct_s
 from simulator.registry_view import BlockBinding, DeviceBinding, PointBinding

@@ -5,7 +5,7 @@ import struct
 import numpy as np
 import pytest
 
-from simulator.codec import encode_registers, quantise, raw_value
+from mcs.modbus_codec import decode_registers, encode_registers, quantise, raw_value
 
 
 def decode(regs: list[int], data_type: str, order: str) -> float:
@@ -40,3 +40,27 @@ def test_integer_types_clip_and_round():
     assert raw_value(-5.0, "uint16") == 0
     assert raw_value(45.06, "int16", 0.1) == 451
     np.testing.assert_allclose(quantise(np.array([45.06, 45.04]), "int16", 0.1), [45.1, 45.0])
+
+
+@pytest.mark.parametrize("order", ["ABCD", "DCBA", "BADC", "CDAB"])
+@pytest.mark.parametrize("data_type,value,scale,offset", [
+    ("float32", 45.25, 1.0, 0.0), ("uint32", 1234567.8, 0.1, 0.0), ("int32", -7654321.0, 1.0, 0.0),
+    ("int64", 4370537.123, 0.001, 0.0), ("uint64", 2.0**60, 1.0, 0.0), ("int16", -12.3, 0.1, 0.0),
+    ("uint16", 87.65, 0.01, 0.0), ("float64", 1.0e6 / 3, 1.0, 0.0), ("uint16", 2.0, -1.0, 2.0)])
+def test_decode_registers_inverts_encode(order, data_type, value, scale, offset):
+    regs = encode_registers(value, data_type, order, scale, offset)
+    expected = decode(regs, data_type, order) * scale + offset     # the independent struct decoder
+    assert decode_registers(regs, data_type, order, scale, offset) == pytest.approx(expected, rel=1e-12)
+    assert decode_registers(regs, data_type, order, scale, offset) == pytest.approx(value, abs=abs(scale))
+
+
+def test_decode_bool_bitfield_and_errors():
+    assert decode_registers([0], "bool") == 0.0
+    assert decode_registers([0x0100], "bool", "BADC") == 1.0
+    assert decode_registers([0b1010_0001], "bitfield") == 161.0
+    with pytest.raises(ValueError, match="needs 2 registers"):
+        decode_registers([1], "float32")
+    with pytest.raises(ValueError, match="word order"):
+        decode_registers([1, 2], "float32", "XYZW")
+    with pytest.raises(ValueError, match="non-finite"):
+        decode_registers([0x7FC0, 0x0000], "float32")
