@@ -5,19 +5,18 @@ states): they are published at their poll rate on `microlink/{site}/{block}/{sub
 (QoS 0, retained, domain §3.3/§3.4). Mode transitions of the safety PLC are published once each on
 `microlink/{site}/{block}/mode/state` (QoS 1, retained, §3.6), stamped with the transition time.
 
-Payloads follow the documented contract byte for byte (ISO-8601 UTC with milliseconds and `Z`,
-quality as GOOD/UNCERTAIN/BAD); `mcs.wire` is the shared codec once it exists — swap
-`telemetry_payload`/`mode_payload` for it then.
+Payloads are built by `mcs.wire`, the one MCS MQTT v1 codec the edge and the ingestor also use, so
+the simulator cannot drift from what the cloud accepts (ISO-8601 UTC with milliseconds and `Z`,
+quality as GOOD/UNCERTAIN/BAD).
 """
 
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
 
-import orjson
 import paho.mqtt.client as mqtt
 
+from mcs import wire
 from mcs.runtime import mqtt_host_port
 from simulator.live import LiveBlock
 from simulator.model.mode_fsm import Transition
@@ -25,27 +24,27 @@ from simulator.plant import UNCERTAIN
 from simulator.registry_view import PointBinding
 
 log = logging.getLogger(__name__)
-QUALITY = {0: "GOOD", 1: "UNCERTAIN", 2: "BAD"}
 
 
 def iso_ms(ts: float) -> str:
-    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+    return wire.format_ts(ts)
 
 
 def telemetry_topic(site: str, block: str, p: PointBinding) -> str:
-    return f"microlink/{site}/{block}/{p.subsystem}/{p.tag}"
+    return wire.telemetry_topic(site, block, p.subsystem, p.tag)
 
 
 def telemetry_payload(ts: float, value: float, p: PointBinding, seq: int) -> bytes:
     q = 0
     if (p.range_min is not None and value < p.range_min) or (p.range_max is not None and value > p.range_max):
         q = UNCERTAIN
-    return orjson.dumps({"ts": iso_ms(ts), "v": round(value, 6), "u": p.unit, "q": QUALITY[q], "alarm": None,
-                         "seq": seq})
+    return wire.encode_telemetry(wire.Reading(wire.as_datetime(ts), round(value, 6), p.unit, q, None, seq))
 
 
 def mode_payload(tr: Transition) -> bytes:
-    return orjson.dumps({"ts": iso_ms(tr.ts), **tr.message()})
+    m = tr.message()
+    return wire.encode_mode(wire.ModeState(wire.as_datetime(tr.ts), str(m["state"]), str(m["previous"]),
+                                           str(m["trigger"]), m["valves"], m["guards"], m["operator"]))
 
 
 class Publisher:
@@ -77,7 +76,7 @@ class Publisher:
     def publish_transitions(self, block: LiveBlock, transitions: list[Transition]) -> None:
         site, blk = block.key
         for tr in transitions:
-            self.client.publish(f"microlink/{site}/{blk}/mode/state", mode_payload(tr), qos=1, retain=True)
+            self.client.publish(wire.mode_topic(site, blk), mode_payload(tr), qos=1, retain=True)
             log.info("%s/%s mode %s → %s (%s)", site, blk, tr.previous.name, tr.state.name, tr.trigger)
 
     def close(self) -> None:
