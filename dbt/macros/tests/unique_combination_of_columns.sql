@@ -1,0 +1,7 @@
+{#- Grain test: the listed columns identify a row (NULLs count as values). -#}
+{% test unique_combination_of_columns(model, combination_of_columns) %}
+select {{ combination_of_columns | join(", ") }}, count(*) as n_rows
+from {{ model }}
+group by {{ combination_of_columns | join(", ") }}
+having count(*) > 1
+{% endtest %}
