@@ -1,0 +1,129 @@
+{{ config(schema='intermediate', materialized='table') }}
+{#- One row per activation of an alarm instance: a RAISED event and what follows it up to the next
+    RAISED of the same alarm_id. An instance (alarm_id) normally has one activation; an engine that
+    re-activates an instance from RTN_UNACK writes another RAISED, and ISA-18.2 counts every
+    annunciation, so the KPIs count activations, not instances.
+
+    Why the flags are computed here once: chattering, fleeting, annunciation and the P0/P1 window are
+    used by the KPI tables, the bad-actor list, the episodes and the SLA engine, and must agree. -#}
+
+with events as (
+    select * from {{ ref('stg_ops__alarm_events') }}
+),
+
+numbered as (
+    select
+        events.*,
+        -- activation number: RAISED events so far for this alarm (event_id breaks ties in one instant)
+        sum(case when event_type = 'RAISED' then 1 else 0 end) over (
+            partition by alarm_id order by event_at, event_id rows unbounded preceding
+        ) as activation_no,
+        -- operator/design removal state in force at this instant (peers at the same ts included, so a
+        -- RAISED written together with SUPPRESSED counts as not annunciated)
+        sum(case event_type when 'SUPPRESSED' then 1 when 'UNSUPPRESSED' then -1 else 0 end) over (
+            partition by alarm_id order by event_at range between unbounded preceding and current row
+        ) as suppressed_level,
+        sum(case event_type when 'SHELVED' then 1 when 'UNSHELVED' then -1 else 0 end) over (
+            partition by alarm_id order by event_at range between unbounded preceding and current row
+        ) as shelved_level,
+        sum(case event_type when 'OUT_OF_SERVICE' then 1 when 'RETURNED_TO_SERVICE' then -1 else 0 end) over (
+            partition by alarm_id order by event_at range between unbounded preceding and current row
+        ) as oos_level
+    from events
+),
+
+activations as (
+    select
+        alarm_id,
+        activation_no,
+        min(site_id) as site_id,
+        min(block_id) as block_id,
+        min(tag) as tag,
+        min(event_at) filter (where event_type = 'RAISED') as raised_at,
+        (array_agg(priority order by event_at, event_id) filter (where event_type = 'RAISED'))[1]
+            as priority_at_raise,
+        -- 'P0' < 'P1' < … as text: the minimum is the most severe band reached
+        min(priority) filter (where event_type in ('RAISED', 'ESCALATED')) as peak_priority,
+        min(event_at) filter (
+            where event_type in ('RAISED', 'ESCALATED') and priority in ('P0', 'P1')
+        ) as high_priority_at,
+        count(*) filter (where event_type = 'ESCALATED') as escalations,
+        min(event_at) filter (where event_type = 'ACKED') as acked_at,
+        min(event_at) filter (where event_type = 'CLEARED') as returned_at,
+        min(event_at) filter (where event_type = 'CLOSED') as closed_at,
+        bool_or(event_type = 'RAISED' and suppressed_level <= 0 and shelved_level <= 0 and oos_level <= 0)
+            as is_annunciated,
+        (array_agg(event_source order by event_at, event_id) filter (where event_type = 'RAISED'))[1]
+            as event_source
+    from numbered
+    where activation_no > 0
+    group by alarm_id, activation_no
+),
+
+ended as (
+    select
+        activations.*,
+        lead(raised_at) over (partition by alarm_id order by activation_no) as next_raised_at
+    from activations
+),
+
+timed as (
+    select
+        *,
+        -- return to normal ends the activation; an instance closed without a CLEARED ends at CLOSED;
+        -- a re-activation ends the previous one at the latest (both lie before the next RAISED by
+        -- construction); NULL = still active
+        coalesce(returned_at, closed_at, next_raised_at) as ended_at
+    from ended
+),
+
+chatter as (
+    select
+        timed.*,
+        count(*) over (
+            partition by site_id, block_id, tag order by raised_at
+            range between make_interval(secs => {{ bconst('isa_chattering_window_s') }}::double precision)
+            preceding and current row
+        ) as raises_in_window_ending_here
+    from timed
+),
+
+chatter_flag as (
+    select
+        chatter.*,
+        -- an activation chatters when it lies in any window of isa_chattering_window_s holding at
+        -- least isa_chattering_raises activations of the same source: i.e. a window-closing
+        -- activation at or up to the window length after it reached the count
+        max(case when raises_in_window_ending_here >= {{ bconst('isa_chattering_raises') }} then raised_at end)
+            over (
+                partition by site_id, block_id, tag order by raised_at
+                range between current row
+                and make_interval(secs => {{ bconst('isa_chattering_window_s') }}::double precision) following
+            ) is not null as is_chattering
+    from chatter
+)
+
+select
+    alarm_id || '#' || activation_no as activation_id,
+    alarm_id,
+    activation_no::integer as activation_no,
+    site_id,
+    block_id,
+    tag,
+    raised_at,
+    priority_at_raise,
+    peak_priority,
+    high_priority_at,
+    escalations::integer as escalations,
+    acked_at,
+    returned_at,
+    closed_at,
+    ended_at,
+    extract(epoch from (ended_at - raised_at))::double precision as active_s,
+    ended_at is not null and ended_at - raised_at
+        < make_interval(secs => {{ bconst('isa_fleeting_max_s') }}::double precision) as is_fleeting,
+    is_chattering,
+    is_annunciated,
+    event_source
+from chatter_flag
+where raised_at is not null
