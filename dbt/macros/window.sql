@@ -64,3 +64,16 @@
         select 1
     {%- endif -%}
 {%- endmacro %}
+
+
+{#- SQL predicate: the instant `ts_expr` falls on a site-local date of the window in zone `tz_expr`
+    (exact; lets PostgreSQL range-scan (point_id, ts) per point). -#}
+{% macro ts_in_local_window(ts_expr, tz_expr) -%}
+    {%- set w = window_dates() -%}
+    {%- if w is none -%}
+        true
+    {%- else -%}
+        {{ ts_expr }} >= {{ local_day_start("date '" ~ w.min_date ~ "'", tz_expr) }}
+        and {{ ts_expr }} < {{ local_day_start("date '" ~ w.max_date ~ "' + 1", tz_expr) }}
+    {%- endif -%}
+{%- endmacro %}

@@ -1,0 +1,22 @@
+select
+    point_id,
+    site_id,
+    block_id,
+    tag,
+    subsystem,
+    equipment_tag,
+    equipment_type,
+    description,
+    kind,
+    unit,
+    protocol,
+    data_type,
+    scale,
+    range_min,
+    range_max,
+    poll_ms,
+    billing_role,
+    wrap_at,
+    timezone,
+    is_active
+from {{ ref('int_points_located') }}
