@@ -1,0 +1,327 @@
+"""The ingest loop: MQTT 5 shared subscription → batches → PostgreSQL → acknowledgements.
+
+Zero loss rests on three things, all of which must hold:
+
+1. QoS 1 on a persistent session (fixed client id, clean_start false, session expiry): while a
+   replica is down the broker queues its share and redelivers on reconnect.
+2. Manual acknowledgements (paho `manual_ack=True`): a PUBACK is sent only after the batch holding
+   the message has been COMMITted. A crash before the commit leaves the message unacknowledged, so
+   the broker redelivers it. PUBACKs go out in the order messages arrived (MQTT §4.6).
+3. Idempotent writes (`ON CONFLICT DO NOTHING` on natural keys): the redelivery, the retained copy
+   and the edge's own resend write nothing twice.
+
+Acks belong to a connection: a message received before a reconnect is not acknowledged on the new
+connection (its packet id may by then name a different message); the broker redelivers it instead
+and the idempotent write absorbs it. While the database is unavailable nothing is acknowledged and
+the batch is retried with backoff; the broker stops sending once `receive_maximum` messages are
+unacknowledged, so memory stays bounded and nothing is dropped.
+
+Threads: paho's network thread only appends to a deque; the main thread routes, writes, acks and
+reports. The database waits release the GIL, so the next batch arrives while one commits.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import ssl
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import unquote, urlparse
+
+import paho.mqtt.client as mqtt
+import psycopg
+from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+from paho.mqtt.subscribeoptions import SubscribeOptions
+
+from ingest_daemons.mqtt_ingestor.config import IngestSettings, instance_name
+from ingest_daemons.mqtt_ingestor.router import DeadLetter, RegistrySnapshot, Router, Work
+from ingest_daemons.mqtt_ingestor.store import Store
+from mcs import health
+from mcs.db.engine import make_engine
+from mcs.runtime import UserError, mqtt_host_port
+
+log = logging.getLogger("mcs.ingest")
+COMPONENT = "ingestor"
+
+# (topic, payload, mid, qos, retain, connection epoch, monotonic arrival)
+Pending = tuple[str, bytes, int, int, bool, int, float]
+
+
+@dataclass
+class Counters:
+    received: int = 0
+    readings: int = 0
+    written: int = 0
+    duplicates: int = 0
+    dead_letter: int = 0
+    unregistered: int = 0
+    released: int = 0
+    converted: int = 0
+    retained: int = 0
+    mode_events: int = 0
+    heartbeats: int = 0
+    alarm_events: int = 0
+    command_responses: int = 0
+    commands_seen: int = 0
+    batches: int = 0
+    db_errors: int = 0
+    acks_skipped: int = 0
+    lag_s: float | None = None
+    commit_ms: float | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        d = {k: v for k, v in self.__dict__.items() if k != "extra"}
+        d.update(self.extra)
+        return d
+
+
+class Ingestor:
+    def __init__(self, database_url: str, mqtt_url: str, settings: IngestSettings | None = None,
+                 instance: str | None = None) -> None:
+        self.settings = settings or IngestSettings()
+        self.instance = instance or instance_name()
+        self.client_id = self.settings.client_id or f"mcs-ingest-{self.instance}"
+        self.database_url = database_url
+        self.mqtt_url = mqtt_url
+        self.store = Store(database_url)
+        self.counters = Counters()
+        self.queue: deque[Pending] = deque()
+        self.stop_event = threading.Event()
+        self.connected = False
+        self.epoch = 0
+        self.router: Router | None = None
+        self.client: mqtt.Client | None = None
+        self._engine = make_engine(database_url, pool_size=1, max_overflow=0)
+
+    # ------------------------------------------------------------------------------------ MQTT
+    def _make_client(self) -> mqtt.Client:
+        host, port = mqtt_host_port(self.mqtt_url)
+        parsed = urlparse(self.mqtt_url)
+        client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=self.client_id, protocol=mqtt.MQTTv5,
+                             manual_ack=True)
+        if parsed.username:
+            client.username_pw_set(unquote(parsed.username), unquote(parsed.password or "") or None)
+        if parsed.scheme == "mqtts":
+            client.tls_set(cert_reqs=ssl.CERT_REQUIRED)
+        client.reconnect_delay_set(1, 30)
+        client.on_connect = self._on_connect
+        client.on_disconnect = self._on_disconnect
+        client.on_message = self._on_message
+        props = Properties(PacketTypes.CONNECT)
+        props.SessionExpiryInterval = self.settings.session_expiry_s
+        props.ReceiveMaximum = min(65535, self.settings.receive_maximum or 2 * self.settings.batch_size)
+        client.connect_async(host, port, keepalive=30, clean_start=False, properties=props)
+        return client
+
+    @property
+    def subscription(self) -> str:
+        return f"$share/{self.settings.group}/microlink/#"
+
+    def _on_connect(self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, props: Any) -> None:
+        if reason.is_failure:
+            log.error("broker refused the connection: %s", reason)
+            return
+        self.epoch += 1
+        self.connected = True
+        log.info("connected as %s (session present: %s); subscribing %s", self.client_id,
+                 getattr(flags, "session_present", None), self.subscription)
+        client.subscribe(self.subscription, options=SubscribeOptions(qos=1))
+
+    def _on_disconnect(self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, props: Any) -> None:
+        self.connected = False
+        if not self.stop_event.is_set():
+            log.warning("disconnected from the broker (%s); reconnecting", reason)
+
+    def _on_message(self, client: mqtt.Client, userdata: Any, msg: mqtt.MQTTMessage) -> None:
+        self.queue.append((msg.topic, msg.payload, msg.mid, msg.qos, msg.retain, self.epoch, time.monotonic()))
+
+    # ------------------------------------------------------------------------------- database
+    def _refresh_registry(self) -> RegistrySnapshot:
+        """Reload for the router; on a database error keep the snapshot we have (never dead-letter
+        readings because the registry could not be read)."""
+        try:
+            return self.store.load_registry()
+        except psycopg.Error as exc:
+            log.warning("registry reload failed (%s); keeping the cached registry", exc)
+            self.store.close()
+            assert self.router is not None
+            return self.router.snapshot
+
+    def _wait_for_database(self) -> RegistrySnapshot:
+        delay = 0.5
+        while True:
+            try:
+                return self.store.load_registry()
+            except psycopg.Error as exc:
+                self.store.close()
+                if self.stop_event.is_set():
+                    raise UserError(f"database unavailable: {exc}") from None
+                log.warning("database unavailable (%s); retrying in %.0f s", str(exc).strip(), delay)
+                self.stop_event.wait(delay)
+                delay = min(delay * 2, 30)
+
+    def _write(self, work: Work, deadline: float | None = None) -> bool:
+        """Write with retry and backoff. Returns False only if `deadline` passed (shutdown)."""
+        delay = 0.2
+        while True:
+            try:
+                result = self.store.write(work)
+                self.counters.written += result.written
+                self.counters.duplicates += result.duplicates
+                return True
+            except (psycopg.OperationalError, psycopg.errors.DeadlockDetected,
+                    psycopg.errors.SerializationFailure, psycopg.InterfaceError) as exc:
+                self.counters.db_errors += 1
+                log.warning("batch of %d messages not written (%s); retrying in %.1f s (not acknowledged)",
+                            work.messages, str(exc).strip().splitlines()[0] if str(exc).strip() else exc, delay)
+                if isinstance(exc, psycopg.OperationalError | psycopg.InterfaceError):
+                    self.store.close()
+            if deadline is not None and time.monotonic() + delay > deadline:
+                return False
+            time.sleep(delay)
+            delay = min(delay * 2, 10)
+
+    # ----------------------------------------------------------------------------------- loop
+    def _process(self, items: list[Pending], deadline: float | None = None) -> bool:
+        assert self.router is not None and self.client is not None
+        started = time.monotonic()
+        now = datetime.now(UTC)
+        work = self.router.route_all(((t, p, r) for t, p, _, _, r, _, _ in items), now)
+        try:
+            ok = self._write(work, deadline)
+        except psycopg.Error as exc:
+            # Not a connectivity problem: something in this batch the database refuses. Find the
+            # message(s) by writing one at a time; each refused one becomes a dead letter.
+            log.error("batch refused by the database (%s); isolating the offending message(s)", exc)
+            self.store.close()
+            ok = self._write_isolating(items, now, deadline)
+        if not ok:
+            return False
+        epoch = self.epoch
+        ack = self.client.ack
+        for _, _, mid, qos, _, e, _ in items:
+            if qos:
+                if e == epoch:
+                    ack(mid, qos)
+                else:
+                    self.counters.acks_skipped += 1
+        c = self.counters
+        c.received += len(items)
+        c.readings += work.readings
+        c.dead_letter += len(work.dead)
+        c.unregistered += len(work.unregistered)
+        c.converted += work.converted
+        c.retained += work.retained
+        c.mode_events += len(work.modes)
+        c.heartbeats += len(work.heartbeats)
+        c.alarm_events += len(work.alarms)
+        c.command_responses += len(work.responses)
+        c.commands_seen += work.commands_seen
+        c.batches += 1
+        c.commit_ms = round((time.monotonic() - started) * 1000, 1)
+        if work.newest_ts is not None:
+            c.lag_s = round((datetime.now(UTC) - work.newest_ts).total_seconds(), 3)
+        return True
+
+    def _write_isolating(self, items: list[Pending], now: datetime, deadline: float | None) -> bool:
+        assert self.router is not None
+        for t, p, _, _, r, _, _ in items:
+            single = self.router.route_all([(t, p, r)], now)
+            try:
+                if not self._write(single, deadline):
+                    return False
+            except psycopg.Error as exc:
+                self.store.close()
+                dead = Work(messages=1, dead=[DeadLetter(t, p, "INTERNAL_ERROR", f"database refused: {exc}")])
+                if not self._write(dead, deadline):
+                    return False
+        return True
+
+    def _report(self) -> None:
+        assert self.router is not None
+        c = self.counters
+        c.extra = {"seq_gaps": self.router.seq_gaps, "seq_resets": self.router.seq_resets, "late": self.router.late,
+                   "queue": len(self.queue), "mqtt_connected": self.connected, "client_id": self.client_id,
+                   "subscription": self.subscription,
+                   "oldest_pending_s": round(time.monotonic() - self.queue[0][6], 3) if self.queue else 0.0}
+        try:
+            health.report(self._engine, COMPONENT, self.instance, c.as_dict())
+        except Exception as exc:  # noqa: BLE001 - counters are best effort; the data path is not
+            log.warning("could not report counters: %s", str(exc).splitlines()[0])
+
+    def _housekeeping(self) -> None:
+        assert self.router is not None
+        try:
+            self.router.replace_snapshot(self.store.load_registry())
+            released, dead = self.store.release_unregistered()
+            self.counters.released += released
+            self.counters.dead_letter += dead
+        except psycopg.Error as exc:
+            log.warning("registry refresh failed: %s", str(exc).splitlines()[0])
+            self.store.close()
+
+    def request_stop(self, *_: Any) -> None:
+        self.stop_event.set()
+
+    def run(self, install_signals: bool = True) -> None:
+        if install_signals:
+            signal.signal(signal.SIGTERM, self.request_stop)
+            signal.signal(signal.SIGINT, self.request_stop)
+        s = self.settings
+        snapshot = self._wait_for_database()
+        self.router = Router(snapshot, refresh=self._refresh_registry, max_past=timedelta(seconds=s.max_past_s),
+                             max_future=timedelta(seconds=s.max_future_s))
+        self._housekeeping()
+        self.client = self._make_client()
+        self.client.loop_start()
+        log.info("ingestor %s: %s → %s (batch %d, flush %d ms)", self.instance, self.mqtt_url, "PostgreSQL",
+                 s.batch_size, s.flush_ms)
+        flush_s = s.flush_ms / 1000
+        next_report = time.monotonic()
+        next_refresh = time.monotonic() + s.registry_refresh_s
+        q = self.queue
+        try:
+            while not self.stop_event.is_set():
+                now = time.monotonic()
+                if now >= next_report:
+                    self._report()
+                    next_report = now + s.report_s
+                if now >= next_refresh:
+                    self._housekeeping()
+                    next_refresh = now + s.registry_refresh_s
+                n = len(q)
+                if n == 0 or (n < s.batch_size and now - q[0][6] < flush_s):
+                    time.sleep(0.002 if n else 0.005)
+                    continue
+                items = [q.popleft() for _ in range(min(n, s.batch_size))]
+                self._process(items)
+            self._shutdown()
+        finally:
+            self.client.loop_stop()
+            self.store.close()
+            self._engine.dispose()
+
+    def _shutdown(self) -> None:
+        """SIGTERM: flush what has arrived, commit, acknowledge, then disconnect. What arrives after
+        the last flush stays unacknowledged in the persistent session and is redelivered."""
+        assert self.client is not None
+        deadline = time.monotonic() + self.settings.shutdown_grace_s
+        flushed = 0
+        while self.queue:
+            items = [self.queue.popleft() for _ in range(min(len(self.queue), self.settings.batch_size))]
+            if not self._process(items, deadline):
+                log.warning("shutdown: %d messages could not be written; left unacknowledged for redelivery",
+                            len(items) + len(self.queue))
+                break
+            flushed += len(items)
+        self._report()
+        self.client.disconnect()
+        log.info("stopped: flushed %d messages on shutdown; totals %s", flushed, self.counters.as_dict())
