@@ -1,0 +1,43 @@
+"""Jobs: what runs together. Run tags feed the instance's concurrency limits (infra/dagster.yaml):
+one dbt build at a time (`mcs/dbt`), at most two report runs (`mcs/report`)."""
+
+from dagster import AssetSelection, define_asset_job
+
+from assets.keys import FINANCE_INPUTS, REPORT_PREFIX
+from expectations.checks import DAILY_CHECKS, FRESHNESS_CHECKS
+from orchestration.partitions import daily_partitions, monthly_partitions, report_partitions
+
+DBT_TAGS = {"mcs/dbt": "build"}
+
+daily_rollups_job = define_asset_job(
+    "daily_rollups",
+    selection=AssetSelection.tag("mcs/partition", "static") | AssetSelection.tag("mcs/partition", "daily")
+    | AssetSelection.checks(*DAILY_CHECKS),
+    partitions_def=daily_partitions,
+    tags=DBT_TAGS,
+    description="Site-local day: staging/dimensions, every incremental roll-up and energy mart, telemetry checks.",
+)
+
+monthly_marts_job = define_asset_job(
+    "monthly_marts",
+    selection=AssetSelection.tag("mcs/partition", "monthly"),
+    partitions_def=monthly_partitions,
+    tags=DBT_TAGS,
+    description="Calendar month: month-grain marts and the finance-facing reports schema.",
+)
+
+monthly_reports_job = define_asset_job(
+    "monthly_reports",
+    selection=AssetSelection.keys(FINANCE_INPUTS) | AssetSelection.key_prefixes([REPORT_PREFIX]),
+    partitions_def=report_partitions,
+    tags={"mcs/report": "monthly"},
+    description="One site's month: finance gate (blocking checks) and every PDF/XLSX report.",
+)
+
+freshness_job = define_asset_job(
+    "raw_freshness",
+    selection=AssetSelection.checks(*FRESHNESS_CHECKS),
+    description="Freshness of ingest (ops.point_latest) and edge heartbeats.",
+)
+
+JOBS = [daily_rollups_job, monthly_marts_job, monthly_reports_job, freshness_job]
