@@ -49,8 +49,11 @@ def _call(fn: Any, **kwargs: Any) -> Any:
     return fn(**{k: v for k, v in kwargs.items() if k in params})
 
 
-def _refusal_type(actions: Any) -> type[BaseException]:
-    return getattr(actions, "ActionRefused", PermissionError)
+def _refusal_type(actions: Any) -> tuple[type[BaseException], ...]:
+    # ActionRefused (role) and the other one-line UserErrors (e.g. shelving a closed alarm) are shown as such.
+    from mcs.runtime import UserError
+
+    return (getattr(actions, "ActionRefused", PermissionError), UserError)
 
 
 def ack(user: User, alarm_ids: list[str], comment: str | None = None) -> Outcome:

@@ -8,51 +8,14 @@ may see, grouped by audience. Each page is a file under pages/<audience>/.
 from __future__ import annotations
 
 import contextlib
-from pathlib import Path
 
 import streamlit as st
 
 from streamlit_app import ui
 from streamlit_app.auth import UsersFileError, app_settings, authenticate
-
-HERE = Path(__file__).resolve().parent
+from streamlit_app.navigation import pages_for
 
 st.set_page_config(page_title="MCS platform", page_icon=":material/heat_pump:", layout="wide")
-
-# (section, file, title, icon, url_path, roles)
-PAGES: list[tuple[str, str, str, str, str, frozenset[str]]] = [
-    ("Operations", "pages/operators/live_noc.py", "Live NOC", ":material/monitor_heart:", "noc",
-     frozenset({"operator", "analyst", "admin"})),
-    ("Operations", "pages/operators/alarms.py", "Alarms", ":material/notifications_active:", "alarms",
-     frozenset({"operator", "analyst", "finance", "admin"})),
-    ("Operations", "pages/operators/commands.py", "Commands", ":material/settings_remote:", "commands",
-     frozenset({"operator", "admin"})),
-    ("Analysis", "pages/analysts/energy.py", "Energy", ":material/bolt:", "energy",
-     frozenset({"analyst", "finance", "admin"})),
-    ("Analysis", "pages/analysts/thermal.py", "Thermal", ":material/thermostat:", "thermal",
-     frozenset({"operator", "analyst", "admin"})),
-    ("Analysis", "pages/analysts/trends.py", "Trends explorer", ":material/show_chart:", "trends",
-     frozenset({"operator", "analyst", "admin"})),
-    ("Analysis", "pages/analysts/environmental.py", "Environmental", ":material/grid_on:", "environmental",
-     frozenset({"operator", "analyst", "admin"})),
-    ("Analysis", "pages/analysts/power.py", "Power / UPS", ":material/battery_charging_full:", "power",
-     frozenset({"operator", "analyst", "admin"})),
-    ("Analysis", "pages/analysts/esg.py", "ESG", ":material/eco:", "esg",
-     frozenset({"analyst", "finance", "admin"})),
-    ("Finance", "pages/finance/reports.py", "Reports", ":material/description:", "reports",
-     frozenset({"finance", "admin"})),
-    ("Finance", "pages/finance/sla.py", "SLA", ":material/verified:", "sla",
-     frozenset({"finance", "analyst", "admin"})),
-]
-
-
-def pages_for(role: str) -> dict[str, list[st.Page]]:
-    sections: dict[str, list[st.Page]] = {}
-    for section, path, title, icon, url_path, roles in PAGES:
-        if role in roles:
-            sections.setdefault(section, []).append(st.Page(str(HERE / path), title=title, icon=icon,
-                                                            url_path=url_path))
-    return sections
 
 
 def sign_in() -> None:
