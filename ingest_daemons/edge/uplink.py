@@ -1,0 +1,194 @@
+"""The edge's MQTT link: every outgoing message goes through the spool, a forwarder drains it.
+
+Producers call `send(messages)`: the messages are appended to the SQLite spool (durable) and the
+forwarder publishes them in spool order at QoS 1 whenever the broker is connected, keeping at most
+`window` unacknowledged messages in flight. A row is deleted when its PUBACK arrives. While the
+broker is unreachable rows accumulate (the heartbeat reports depth, oldest_ts, cloud_connected); on
+reconnect paho first re-sends what was in flight, then the forwarder continues with the backlog
+(`replay_active` while rows older than the current connection remain), so the cloud receives every
+message in the original order with its original timestamps.
+
+MQTT 5, clean start: commands sent while the edge was away are not queued for it (the cloud times
+them out — a stale mode request must not run hours later). Every message carries the user property
+`mcs-publisher=edge`, which lets the edge tell its own retained mode/state messages from those of
+another publisher (see mode.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+
+from ingest_daemons.edge.spool import Message, Spool
+from mcs.runtime import mqtt_host_port
+
+log = logging.getLogger(__name__)
+
+PUBLISHER_PROPERTY = ("mcs-publisher", "edge")
+
+
+def publisher_of(properties: Properties | None) -> str | None:
+    for key, value in getattr(properties, "UserProperty", None) or []:
+        if key == PUBLISHER_PROPERTY[0]:
+            return value
+    return None
+
+
+class Uplink:
+    def __init__(self, mqtt_url: str, client_id: str, spool: Spool, *, window: int = 1000,
+                 subscriptions: tuple[str, ...] = (), on_message: Callable[[mqtt.MQTTMessage], None] | None = None,
+                 keepalive: int = 30) -> None:
+        self.host, self.port = mqtt_host_port(mqtt_url)
+        self.client_id = client_id
+        self.spool = spool
+        self.window = window
+        self.subscriptions = subscriptions
+        self.on_message = on_message
+        self.keepalive = keepalive
+        self.connected = False
+        self.connected_at: float | None = None
+        self.inflight: dict[int, int] = {}
+        self.acked: list[int] = []
+        self.last_id = 0
+        self.published_total = 0
+        self.acked_total = 0
+        self.disconnects = 0
+        self._wake = asyncio.Event()
+        self._stop = False
+        self._task: asyncio.Task | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._props = Properties(PacketTypes.PUBLISH)
+        self._props.UserProperty = [PUBLISHER_PROPERTY]
+        self.client: mqtt.Client | None = None
+
+    # -- lifecycle ---------------------------------------------------------------------------------------
+    async def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=self.client_id, protocol=mqtt.MQTTv5)
+        c.max_inflight_messages_set(min(self.window, 100))
+        c.max_queued_messages_set(0)
+        c.reconnect_delay_set(1, 30)
+        c.on_connect = self._on_connect
+        c.on_disconnect = self._on_disconnect
+        c.on_publish = self._on_publish
+        c.on_message = self._on_message
+        c.connect_async(self.host, self.port, keepalive=self.keepalive, clean_start=True)
+        c.loop_start()
+        self.client = c
+        self._task = asyncio.create_task(self._forward(), name=f"uplink-{self.client_id}")
+
+    async def stop(self, drain_s: float = 5.0) -> None:
+        """Give the spool `drain_s` to empty while connected, then disconnect (the rest stays spooled)."""
+        deadline = time.monotonic() + drain_s
+        self._wake.set()
+        while self.connected and self.spool.depth > 0 and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        self._stop = True
+        self._wake.set()
+        if self._task is not None:
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        self._flush_acks()
+        if self.client is not None:
+            self.client.disconnect()
+            self.client.loop_stop()
+
+    # -- paho callbacks (network thread) ---------------------------------------------------------------
+    def _on_connect(self, client, userdata, flags, reason_code, properties) -> None:
+        if reason_code.is_failure:
+            log.warning("broker %s:%s refused the connection: %s", self.host, self.port, reason_code)
+            return
+        for topic in self.subscriptions:
+            client.subscribe(topic, qos=1)
+        self._threadsafe(self._set_connected, True)
+
+    def _on_disconnect(self, client, userdata, flags, reason_code, properties) -> None:
+        self._threadsafe(self._set_connected, False)
+
+    def _on_publish(self, client, userdata, mid, reason_code, properties) -> None:
+        self._threadsafe(self._ack, mid)
+
+    def _on_message(self, client, userdata, message: mqtt.MQTTMessage) -> None:
+        if self.on_message is not None:
+            self._threadsafe(self.on_message, message)
+
+    def _threadsafe(self, fn, *args) -> None:
+        if self._loop is not None and not self._loop.is_closed():
+            with contextlib.suppress(RuntimeError):
+                self._loop.call_soon_threadsafe(fn, *args)
+
+    # -- loop side ---------------------------------------------------------------------------------------
+    def _set_connected(self, value: bool) -> None:
+        if value and not self.connected:
+            self.connected_at = time.time()
+            log.info("broker %s:%s connected (%d messages spooled)", self.host, self.port, self.spool.depth)
+        elif not value and self.connected:
+            self.disconnects += 1
+            log.warning("broker %s:%s link lost: spooling (%d in flight will be re-sent)", self.host, self.port,
+                        len(self.inflight))
+        self.connected = value
+        self._wake.set()
+
+    def _ack(self, mid: int) -> None:
+        row_id = self.inflight.pop(mid, None)
+        if row_id is not None:
+            self.acked.append(row_id)
+            self.acked_total += 1
+            self._wake.set()
+
+    def _flush_acks(self) -> None:
+        if self.acked:
+            ids, self.acked = self.acked, []
+            self.spool.delete(ids)
+
+    def send(self, messages: list[Message]) -> None:
+        """Durably queue messages for the broker (returns once they are on disk)."""
+        self.spool.append(messages)
+        self._wake.set()
+
+    def kick(self) -> None:
+        """Reconnect now instead of waiting for paho's backoff (buffer_flush)."""
+        if not self.connected and self.client is not None:
+            with contextlib.suppress(OSError, ValueError):
+                self.client.reconnect()
+        self._wake.set()
+
+    @property
+    def replay_active(self) -> bool:
+        if not self.connected or self.connected_at is None or self.spool.depth == 0:
+            return False
+        oldest = self.spool.oldest_ts()
+        return oldest is not None and oldest < self.connected_at
+
+    async def _forward(self) -> None:
+        while not self._stop:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), 0.25)
+            self._wake.clear()
+            self._flush_acks()
+            if not self.connected or self.client is None:
+                continue
+            room = self.window - len(self.inflight)
+            if room <= 0:
+                continue
+            rows = await asyncio.to_thread(self.spool.peek, self.last_id, room)
+            for r in rows:
+                if not self.connected:
+                    break
+                info = self.client.publish(r.topic, r.payload, qos=r.qos, retain=r.retain, properties=self._props)
+                if info.rc not in (mqtt.MQTT_ERR_SUCCESS, mqtt.MQTT_ERR_NO_CONN):
+                    log.warning("publish refused by the client (%s); retrying", mqtt.error_string(info.rc))
+                    break
+                # paho owns the message now (it re-sends on reconnect even if it was queued offline)
+                self.inflight[info.mid] = r.id
+                self.last_id = r.id
+                self.published_total += 1
+            if len(rows) == room:
+                self._wake.set()
