@@ -68,7 +68,8 @@ class AlarmEngine:
                                    on_new_events=self.notifier.submit)
         self.queue: queue.Queue[Message] = queue.Queue()
         self.stop_event = threading.Event()
-        self.ready = threading.Event()       # subscribed and state restored
+        self.ready = threading.Event()       # state restored, worker running
+        self.subscribed = threading.Event()  # the broker granted the subscriptions
         self.epoch = 0
         self.client: mqtt.Client | None = None
         self.counters: dict[str, Any] = {"received": 0, "decode_errors": 0, "mode_events": 0, "heartbeats": 0,
@@ -107,6 +108,7 @@ class AlarmEngine:
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
         client.on_message = self._on_message
+        client.on_subscribe = lambda *a: self.subscribed.set()
         props = Properties(PacketTypes.CONNECT)
         props.SessionExpiryInterval = self.settings.session_expiry_s
         props.ReceiveMaximum = self.settings.receive_maximum

@@ -50,7 +50,8 @@ Transition = Callable[[AlarmRecord, datetime], tuple[AlarmRecord, list[EventRow]
 
 
 def _act(engine: Engine, alarm_ids: Iterable[str], actor: str, role: str, action: str, transition: Transition,
-         reason: str | None, details: dict[str, Any] | None = None, missing_ok: bool = False) -> list[str]:
+         reason: str | None, details: dict[str, Any] | None = None, missing_ok: bool = False,
+         at: datetime | None = None) -> list[str]:
     """Apply `transition` to each alarm under its row lock; return the ids it changed (emitted events for)."""
     ids = sorted(set(alarm_ids))
     if not ids:
@@ -63,7 +64,7 @@ def _act(engine: Engine, alarm_ids: Iterable[str], actor: str, role: str, action
         changed: list[str] = []
         try:
             with store.transaction() as tx:
-                now = datetime.now(UTC)
+                now = at or datetime.now(UTC)
                 for aid in ids:
                     rec = tx.get(aid)
                     if rec is None:
@@ -146,4 +147,4 @@ def expire_shelves(engine: Engine, now: datetime | None = None) -> list[str]:
     return _act(engine, ids, "engine", "admin", "unshelve",
                 lambda rec, t: sm.unshelve(rec, "engine", t, "shelve expired", source="engine")
                 if rec.shelved_until is not None and rec.shelved_until <= t else (rec, []),
-                "shelve expired", missing_ok=True)
+                "shelve expired", missing_ok=True, at=now)
