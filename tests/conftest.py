@@ -49,11 +49,16 @@ def migrated_template(pg_server_url: str) -> str:
 
     It takes the plain-PostgreSQL storage path, which every machine has; the storage tests build
     their own TimescaleDB database where the extension is installed (tests/integration/foundation).
+    `MCS_TEST_TIMESCALEDB=auto` runs the whole suite on the TimescaleDB path instead (by hand, on a
+    server with the extension preloaded).
     """
     name = f"{TEMPLATE_DB}_{uuid.uuid4().hex[:8]}"
     with psycopg.connect(pg_server_url, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
-    upgrade(with_database(pg_server_url, name), timescaledb="off")
+    storage = os.environ.get("MCS_TEST_TIMESCALEDB", "off")
+    if storage not in ("off", "auto"):
+        raise pytest.UsageError(f"MCS_TEST_TIMESCALEDB must be 'off' or 'auto', not {storage!r}")
+    upgrade(with_database(pg_server_url, name), timescaledb=storage)
     yield name
     with psycopg.connect(pg_server_url, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
