@@ -41,7 +41,7 @@ months as (
         b.timezone,
         b.availability_class,
         b.it_capacity_kw,
-        coalesce(ob.observed_days, 0) as observed_days,
+        coalesce(ob.observed_days, 0)::integer as observed_days,
         extract(day from (m.month_start + interval '1 month' - interval '1 day'))::integer as days_in_month,
         m.month_start::timestamp at time zone b.timezone as month_start_at,
         (m.month_start + interval '1 month')::timestamp at time zone b.timezone as month_end_at
