@@ -14,8 +14,8 @@
 -- Meters: the revenue meter (facility), PDUs (IT) and racks (allocated to the colo customer whose
 -- contract lists the rack on that day).
 with deltas as (
-    select * from {{ ref('int_counter_deltas_5m') }}
-    where meter_role in ('facility', 'it', 'rack') and {{ local_date_in_window('local_date') }}
+    select * from ({{ counter_deltas_5m(['facility', 'it', 'rack']) }}) as d
+    where {{ local_date_in_window('d.local_date') }}
 ),
 
 power as (

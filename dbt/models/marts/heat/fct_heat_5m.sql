@@ -15,8 +15,8 @@
 -- healthy and inside its rated conditions; otherwise the exported heat is held for review.
 {%- set rated = var('heat_meter_rated') %}
 with metered as (
-    select * from {{ ref('int_counter_deltas_5m') }}
-    where meter_role = 'heat' and {{ local_date_in_window('local_date') }}
+    select * from ({{ counter_deltas_5m(['heat']) }}) as d
+    where {{ local_date_in_window('d.local_date') }}
 ),
 
 calculated as (
