@@ -29,7 +29,7 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 
@@ -167,6 +167,11 @@ def parse_ts(value: object) -> datetime:
     Accepts `Z`, `±hh:mm`/`±hhmm`, any number of fraction digits (beyond microseconds truncated), a
     space instead of `T`, and the reference adapters' `…+00:00Z` (offset *and* Z).
     """
+    if type(value) is str and len(value) == 24 and value[23] == "Z" and value[19] == ".":
+        try:                                             # the canonical form: one C call
+            return datetime.fromisoformat(value)
+        except ValueError:
+            pass
     if not isinstance(value, str) or not value:
         raise WireError("TIME_ERROR", f"ts must be an ISO 8601 string, got {value!r}")
     s = value.strip()
@@ -294,9 +299,11 @@ def _dumps(obj: dict[str, Any]) -> bytes:
 
 # ----------------------------------------------------------------------------------------- telemetry
 
-@dataclass(frozen=True, slots=True)
-class Reading:
-    """One telemetry value (§3.4). `quality` is the storage form 0/1/2."""
+class Reading(NamedTuple):
+    """One telemetry value (§3.4). `quality` is the storage form 0/1/2.
+
+    A NamedTuple rather than a dataclass: it is built once per reading on the ingest hot path,
+    where construction cost matters (about 2.5× cheaper); fields and immutability are the same."""
 
     ts: datetime
     value: float
@@ -306,31 +313,38 @@ class Reading:
     seq: int | None = None
 
 
+_INF = math.inf
+
+
 def _reading(obj: dict[str, Any], what: str) -> Reading:
-    v = obj.get("v")
-    if isinstance(v, bool) or not isinstance(v, int | float):
-        if not all(k in obj for k in _TELEMETRY_REQUIRED):
-            _check_keys(obj, _ITEM_KEYS, _TELEMETRY_REQUIRED, what)
+    """Validate a telemetry object (hot path: type() checks, one dict lookup per field)."""
+    try:
+        ts = obj["ts"]
+        v = obj["v"]
+        u = obj["u"]
+        q = obj["q"]
+    except KeyError as exc:
+        raise WireError("PARSE_ERROR", f"{what}: missing required field {exc.args[0]!r}") from None
+    tv = type(v)
+    if tv is float:
+        if v == _INF or v == -_INF or v != v:
+            raise WireError("VALUE_ERROR", f"{what}: v is not finite")
+    elif tv is int:
+        v = float(v)
+    else:
         raise WireError("VALUE_ERROR", f"{what}: v must be a number, got {v!r}")
-    if not math.isfinite(v):
-        raise WireError("VALUE_ERROR", f"{what}: v is not finite")
-    q = obj.get("q")
-    if q not in _QUALITY_SET:
-        if "q" not in obj:
-            raise WireError("PARSE_ERROR", f"{what}: missing required field 'q'")
+    quality = QUALITY.get(q) if type(q) is str else None
+    if quality is None:
         raise WireError("PARSE_ERROR", f"{what}: q must be GOOD/UNCERTAIN/BAD, got {q!r}")
-    u = obj.get("u")
-    if not isinstance(u, str):
+    if type(u) is not str:
         raise WireError("PARSE_ERROR", f"{what}: u must be a string, got {u!r}")
     alarm = obj.get("alarm")
     if alarm is not None and alarm not in _ALARM_SET:
         raise WireError("PARSE_ERROR", f"{what}: alarm must be null or P0..P3, got {alarm!r}")
     seq = obj.get("seq")
-    if seq is not None and (isinstance(seq, bool) or not isinstance(seq, int) or seq < 0):
+    if seq is not None and (type(seq) is not int or seq < 0):
         raise WireError("PARSE_ERROR", f"{what}: seq must be an integer ≥ 0, got {seq!r}")
-    if "ts" not in obj:
-        raise WireError("PARSE_ERROR", f"{what}: missing required field 'ts'")
-    return Reading(parse_ts(obj["ts"]), float(v), u, QUALITY[q], alarm, seq)
+    return Reading(parse_ts(ts), v, u, quality, alarm, seq)
 
 
 def decode_telemetry(data: bytes | str) -> Reading:
