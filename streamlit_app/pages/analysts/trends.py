@@ -9,12 +9,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, time, timedelta
 
-import plotly.express as px
 import streamlit as st
 
 from streamlit_app import queries as q
 from streamlit_app import ui
-from streamlit_app.components.charts import RANGES
+from streamlit_app.components.charts import RANGES, line_figure
 
 MAX_POINTS = 20
 DEFAULT_TAGS = ["TT-L2s", "TT-L2r", "TT-HXsOut", "MET-T1-kWt"]
@@ -63,19 +62,8 @@ if fl is not None:
         st.stop()
     units = dict(zip(pts["tag"], pts["unit"], strict=True))
     df["unit"] = df["tag"].map(units)
-    n_units = df["unit"].nunique()
-    fig = px.line(df.sort_values("ts"), x="ts", y="avg", color="tag", facet_row="unit" if n_units > 1 else None,
-                  height=260 + 200 * n_units, title=f"{len(tags)} point(s), {start:%Y-%m-%d %H:%M} → "
-                  f"{end:%Y-%m-%d %H:%M} UTC, tier {tier}")
-    if band:
-        for tag, g in df.groupby("tag"):
-            g = g.sort_values("ts")
-            fig.add_scatter(x=g["ts"], y=g["max"], mode="lines", line={"width": 0}, showlegend=False,
-                            hoverinfo="skip", name=f"{tag} max")
-            fig.add_scatter(x=g["ts"], y=g["min"], mode="lines", line={"width": 0}, fill="tonexty",
-                            showlegend=False, hoverinfo="skip", name=f"{tag} min", fillcolor="rgba(120,120,120,0.15)")
-    fig.update_yaxes(matches=None, title_text="")
-    fig.for_each_annotation(lambda a: a.update(text=a.text.split("=")[-1]))
+    fig = line_figure(df, f"{len(tags)} point(s), {start:%Y-%m-%d %H:%M} → {end:%Y-%m-%d %H:%M} UTC, tier {tier}",
+                      facet="unit", band=band)
     st.plotly_chart(fig, key="trend_chart")
     st.caption(f"Tier **{tier}** · {len(df):,} rows · ranges are UTC")
     with st.expander("Data"):
