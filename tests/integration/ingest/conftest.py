@@ -11,6 +11,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -73,6 +74,10 @@ def scalar(url: str, sql: str, *params: object) -> object:
     return q(url, sql, *params)[0][0]
 
 
+def count_rows(url: str, table: str) -> int:
+    return scalar(url, f"SELECT count(*) FROM {table}")  # type: ignore[return-value]
+
+
 @dataclass
 class Publisher:
     """An edge-like MQTT 5 publisher that waits for the broker's PUBACK of every QoS 1 message."""
@@ -89,8 +94,8 @@ class Publisher:
         self.pending.clear()
 
 
-@pytest.fixture
-def publisher(mqtt_url: str) -> Iterator[Publisher]:
+@contextmanager
+def make_publisher(mqtt_url: str) -> Iterator[Publisher]:
     host, port = mqtt_host_port(mqtt_url)
     client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"test-edge-{uuid.uuid4().hex[:6]}",
                          protocol=mqtt.MQTTv5)
@@ -105,6 +110,12 @@ def publisher(mqtt_url: str) -> Iterator[Publisher]:
         pub.flush()
         client.disconnect()
         client.loop_stop()
+
+
+@pytest.fixture
+def publisher(mqtt_url: str) -> Iterator[Publisher]:
+    with make_publisher(mqtt_url) as pub:
+        yield pub
 
 
 @dataclass
@@ -128,7 +139,8 @@ def start_ingestor(mqtt_url: str) -> Iterator[Callable[..., RunningIngestor]]:
     running: list[RunningIngestor] = []
     group = f"test-{uuid.uuid4().hex[:8]}"
 
-    def start(database_url: str, client_id: str | None = None, **settings: object) -> RunningIngestor:
+    def start(database_url: str, client_id: str | None = None, mqtt_url: str = mqtt_url,
+              **settings: object) -> RunningIngestor:
         cfg = IngestSettings(group=group, client_id=client_id or f"ingest-{uuid.uuid4().hex[:8]}",
                              report_s=0.5, **settings)
         ing = Ingestor(database_url, mqtt_url, cfg, instance=cfg.client_id)
