@@ -106,7 +106,7 @@ class CommandHandler:
                   "devices_ok": sum(1 for _, r in probes if r["ok"]), "devices_total": len(probes),
                   "broker": {"connected": up.connected, "disconnects": up.disconnects,
                              "published_total": up.published_total, "acked_total": up.acked_total},
-                  "buffer": {"depth": up.spool.depth, "capacity": up.spool.capacity,
+                  "buffer": {"depth": up.depth, "capacity": up.spool.capacity,
                              "evicted_total": up.spool.evicted_total, "replay_active": up.replay_active}}
         return "accepted", None, result
 
@@ -157,14 +157,14 @@ class CommandHandler:
 
     async def do_buffer_flush(self, cmd: Command) -> Outcome:
         up = self.runner.uplink
-        before = up.spool.depth
+        before = up.depth
         up.kick()
         deadline = time.monotonic() + 7.0
-        while time.monotonic() < deadline and up.spool.depth > len(up.inflight):
+        while time.monotonic() < deadline and up.depth > len(up.inflight):
             await asyncio.sleep(0.1)
-        result = {"depth_before": before, "depth_after": up.spool.depth, "cloud_connected": up.connected,
+        result = {"depth_before": before, "depth_after": up.depth, "cloud_connected": up.connected,
                   "replay_active": up.replay_active}
-        if up.spool.depth > len(up.inflight):
+        if up.depth > len(up.inflight):
             return "accepted", "still draining: the rest follows in order", result
         return "accepted", None, result
 

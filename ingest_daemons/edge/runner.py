@@ -295,7 +295,7 @@ class EdgeRunner:
         up = self.uplink
         assert up is not None
         hb = heartbeat.build(self.cfg.edge_id, self.started,
-                             {n: a.stats.as_heartbeat() for n, a in self.adapters.items()}, up.spool.depth,
+                             {n: a.stats.as_heartbeat() for n, a in self.adapters.items()}, up.depth,
                              up.spool.capacity, up.spool.oldest_ts(), up.connected, up.replay_active,
                              up.spool.path.parent)
         return Message(heartbeat_topic(self.cfg.site_id, self.cfg.block_id), encode_heartbeat(hb), 1, True,
@@ -318,7 +318,7 @@ class EdgeRunner:
             return
         up = self.uplink
         counters = {"site_id": self.cfg.site_id, "block_id": self.cfg.block_id, "published": self.published,
-                    "spool_depth": up.spool.depth, "evicted": up.spool.evicted_total, "connected": up.connected,
+                    "spool_depth": up.depth, "evicted": up.spool.evicted_total, "connected": up.connected,
                     "overruns": self.overruns, "commands": self.commands.handled,
                     **{f"{n}_errors": a.stats.errors_total for n, a in self.adapters.items()}}
 

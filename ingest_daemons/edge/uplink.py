@@ -1,7 +1,9 @@
 """The edge's MQTT link: every outgoing message goes through the spool, a forwarder drains it.
 
-Producers call `send(messages)`: the messages are appended to the SQLite spool (durable) and the
-forwarder publishes them in spool order at QoS 1 whenever the broker is connected, keeping at most
+Producers call `send(messages)`: the forwarder appends everything sent since its last turn to the
+SQLite spool in one durable transaction (group commit, off the event loop; a crash can lose only
+that one turn's messages), then publishes in spool order at QoS 1 whenever the broker is
+connected, keeping at most
 `window` unacknowledged messages in flight. A row is deleted when its PUBACK arrives. While the
 broker is unreachable rows accumulate (the heartbeat reports depth, oldest_ts, cloud_connected); on
 reconnect paho first re-sends what was in flight, then the forwarder continues with the backlog
@@ -9,9 +11,9 @@ reconnect paho first re-sends what was in flight, then the forwarder continues w
 message in the original order with its original timestamps.
 
 MQTT 5, clean start: commands sent while the edge was away are not queued for it (the cloud times
-them out — a stale mode request must not run hours later). Every message carries the user property
-`mcs-publisher=edge`, which lets the edge tell its own retained mode/state messages from those of
-another publisher (see mode.py).
+them out — a stale mode request must not run hours later). mode/state messages carry the user
+property `mcs-publisher=edge`, which lets the edge tell its own retained mode/state messages from
+those of another publisher (see mode.py).
 """
 
 from __future__ import annotations
@@ -55,6 +57,7 @@ class Uplink:
         self.connected = False
         self.connected_at: float | None = None
         self.inflight: dict[int, int] = {}
+        self.pending: list[Message] = []
         self.acked: list[int] = []
         self.last_id = 0
         self.published_total = 0
@@ -72,7 +75,7 @@ class Uplink:
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
         c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=self.client_id, protocol=mqtt.MQTTv5)
-        c.max_inflight_messages_set(min(self.window, 100))
+        c.max_inflight_messages_set(min(self.window, 1000))
         c.max_queued_messages_set(0)
         c.reconnect_delay_set(1, 30)
         c.on_connect = self._on_connect
@@ -88,7 +91,7 @@ class Uplink:
         """Give the spool `drain_s` to empty while connected, then disconnect (the rest stays spooled)."""
         deadline = time.monotonic() + drain_s
         self._wake.set()
-        while self.connected and self.spool.depth > 0 and time.monotonic() < deadline:
+        while self.connected and self.depth > 0 and time.monotonic() < deadline:
             await asyncio.sleep(0.05)
         self._stop = True
         self._wake.set()
@@ -96,6 +99,7 @@ class Uplink:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
         self._flush_acks()
+        self._write_pending()
         if self.client is not None:
             self.client.disconnect()
             self.client.loop_stop()
@@ -149,9 +153,19 @@ class Uplink:
             self.spool.delete(ids)
 
     def send(self, messages: list[Message]) -> None:
-        """Durably queue messages for the broker (returns once they are on disk)."""
-        self.spool.append(messages)
+        """Queue messages for the broker; the forwarder writes them to the spool within one turn (~ms)."""
+        self.pending.extend(messages)
         self._wake.set()
+
+    def _write_pending(self) -> None:
+        if self.pending:
+            batch, self.pending = self.pending, []
+            self.spool.append(batch)
+
+    @property
+    def depth(self) -> int:
+        """Messages not yet acknowledged by the broker (spooled + about to be spooled)."""
+        return self.spool.depth + len(self.pending)
 
     def kick(self) -> None:
         """Reconnect now instead of waiting for paho's backoff (buffer_flush)."""
@@ -172,7 +186,13 @@ class Uplink:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), 0.25)
             self._wake.clear()
-            self._flush_acks()
+            if self.pending:
+                # Group commit: everything sent since the last turn, one fsync, off the event loop.
+                batch, self.pending = self.pending, []
+                await asyncio.to_thread(self.spool.append, batch)
+            if self.acked:
+                ids, self.acked = self.acked, []
+                await asyncio.to_thread(self.spool.delete, ids)
             if not self.connected or self.client is None:
                 continue
             room = self.window - len(self.inflight)
@@ -182,7 +202,9 @@ class Uplink:
             for r in rows:
                 if not self.connected:
                     break
-                info = self.client.publish(r.topic, r.payload, qos=r.qos, retain=r.retain, properties=self._props)
+                # The publisher property only where it is read (mode/state): packing it costs ~1/3 of a publish.
+                props = self._props if r.topic.endswith("/mode/state") else None
+                info = self.client.publish(r.topic, r.payload, qos=r.qos, retain=r.retain, properties=props)
                 if info.rc not in (mqtt.MQTT_ERR_SUCCESS, mqtt.MQTT_ERR_NO_CONN):
                     log.warning("publish refused by the client (%s); retrying", mqtt.error_string(info.rc))
                     break

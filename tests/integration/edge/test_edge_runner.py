@@ -87,12 +87,12 @@ def test_broker_outage_is_spooled_and_replayed_in_order(binding, live, broker, t
                 await asyncio.sleep(4.0)
                 hb = decode_heartbeat(runner.heartbeat_message().payload)
                 observed["hb_down"] = hb.buffer
-                observed["depth_down"] = runner.uplink.spool.depth
+                observed["depth_down"] = runner.uplink.depth
                 broker.start()
                 observed["up_at"] = time.time()
                 replay_seen = False
                 deadline = time.monotonic() + 20
-                while time.monotonic() < deadline and not (runner.uplink.connected and runner.uplink.spool.depth < 200
+                while time.monotonic() < deadline and not (runner.uplink.connected and runner.uplink.depth < 200
                                                             and not runner.uplink.replay_active):
                     replay_seen = replay_seen or runner.uplink.replay_active
                     await asyncio.sleep(0.02)
@@ -100,7 +100,7 @@ def test_broker_outage_is_spooled_and_replayed_in_order(binding, live, broker, t
                 await asyncio.sleep(1.0)
             finally:
                 await runner.stop()
-            observed["left_in_spool"] = runner.uplink.spool.depth
+            observed["left_in_spool"] = runner.uplink.depth
         await asyncio.sleep(1.0)
         rec.close()
         return rec
