@@ -21,6 +21,7 @@ class AlarmSettings(BaseSettings):
     tick_s: float = 1.0                       # time-driven checks (silent sources, edge heartbeats, modes)
     shelve_check_s: float = 5.0               # shelve expiry
     registry_refresh_s: float = 60.0
+    reconcile_s: float = 30.0                 # clear open alarms the live evaluation says are normal (replay)
     edge_offline_s: float = 90.0              # no heartbeat for longer → P0 edge-offline (domain §3.8)
     stale_min_s: float = 120.0                # a point silent this long (and ≥ 5 polls) → silent-source alarm
     report_s: float = 5.0                     # counters into ops.ingest_counters

@@ -199,6 +199,11 @@ class AlarmEngine:
             expired = actions.expire_shelves(self.engine)
             if expired:
                 log.info("shelve expired: %s", ", ".join(expired))
+        if now_mono - last.get("reconcile", 0) >= s.reconcile_s:
+            last["reconcile"] = now_mono
+            n = self.processor.reconcile(store.load_open(self.engine))
+            if n:
+                log.info("reconciled %d open alarms the current evaluation says are normal", n)
         if now_mono - last["registry"] >= s.registry_refresh_s:
             last["registry"] = now_mono
             self.load_registry()

@@ -12,6 +12,7 @@ suppress / release the consequential alarms of a cause.
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -113,6 +114,9 @@ class Processor:
 
     def __post_init__(self) -> None:
         self._pending: list[tuple[AlarmRecord, list[EventRow]]] = []
+        # Work not yet committed, in order. The evaluators have already moved past the sample that caused
+        # it, so on a database error it stays here and is retried first (nothing is lost or reordered).
+        self.backlog: deque[Callable[[Tx], None]] = deque()
         for spec in self.specs:
             self.add_point(spec)
 
@@ -134,47 +138,45 @@ class Processor:
         ev = self.evaluators.get((site_id, block_id, tag))
         if ev is None:
             self.counters["unknown_points"] += 1
+            self.flush()
             return 0
         self.counters["samples"] += 1
         conds = ev.sample(ts, value, quality, seen)
-        for c in conds:
-            self.apply(c)
+        self.apply_all(conds)
         return len(conds)
 
     def heartbeat(self, site_id: str, block_id: str, ts: datetime) -> None:
         hb = self.heartbeats.setdefault((site_id, block_id), sm.HeartbeatWatch(site_id, block_id, self.policy))
-        for c in hb.heartbeat(ts):
-            self.apply(c)
+        self.apply_all(hb.heartbeat(ts))
 
     def mode(self, site_id: str, block_id: str, ts: datetime, state: str, previous: str | None = None,
              trigger: str = "") -> None:
         mw = self.modes.setdefault((site_id, block_id), sm.ModeWatch(site_id, block_id, self.policy))
         changed = mw.mode != state
         conds = mw.transition(ts, state, previous, trigger)
-        for c in conds:
-            self.apply(c)
+        self._enqueue(conds)
         if changed and mw.mode == state:
-            self._sweep_mode(site_id, block_id, ts)
+            self.backlog.append(lambda tx: self._sweep_mode_tx(tx, site_id, block_id, ts))
+        self.flush()
 
     def tick(self, now: datetime) -> None:
         """Time-driven checks: silent sources, edge heartbeats, mode durations."""
         for ev in self.evaluators.values():
             if ev.last_seen is not None and not ev.stale_active:
-                for c in ev.tick(now):
-                    self.apply(c)
+                self._enqueue(ev.tick(now))
         for hb in self.heartbeats.values():
-            for c in hb.tick(now):
-                self.apply(c)
+            self._enqueue(hb.tick(now))
         for mw in self.modes.values():
-            for c in mw.tick(now):
-                self.apply(c)
+            self._enqueue(mw.tick(now))
+        self.flush()
 
     def edge_alarm(self, site_id: str, block_id: str, ev: object) -> None:
         """Merge an edge alarm message (§3.7) by alarm_id; tolerate reference edges' fresh ids on CLEARED."""
         self.counters["edge_events"] += 1
         aid, action, tag = ev.alarm_id, ev.action, ev.sensor_tag  # type: ignore[attr-defined]
         ts: datetime = ev.ts  # type: ignore[attr-defined]
-        self._run(lambda tx: self._edge_alarm(tx, site_id, block_id, ev, aid, action, tag, ts))
+        self.backlog.append(lambda tx: self._edge_alarm(tx, site_id, block_id, ev, aid, action, tag, ts))
+        self.flush()
 
     def _edge_alarm(self, tx: Tx, site_id: str, block_id: str, ev: object, aid: str, action: str, tag: str,
                     ts: datetime) -> None:
@@ -229,9 +231,23 @@ class Processor:
                     self.on_new_events(rec, evs)
             return
 
+    def _enqueue(self, conds: Iterable[Condition]) -> None:
+        for c in conds:
+            self.counters["conditions"] += 1
+            self.backlog.append(lambda tx, c=c: self._apply(tx, c))  # type: ignore[misc]
+
+    def flush(self) -> None:
+        """Commit the backlog in order, one transaction per item; on an error the rest stays queued."""
+        while self.backlog:
+            self._run(self.backlog[0])
+            self.backlog.popleft()
+
+    def apply_all(self, conds: Iterable[Condition]) -> None:
+        self._enqueue(conds)
+        self.flush()
+
     def apply(self, cond: Condition) -> None:
-        self.counters["conditions"] += 1
-        self._run(lambda tx: self._apply(tx, cond))
+        self.apply_all([cond])
 
     def _apply(self, tx: Tx, cond: Condition) -> None:
         rec = tx.open_for(*cond.key)
@@ -310,9 +326,6 @@ class Processor:
                 else:
                     self._save(tx, *sm.unsuppress(other, ts, reason, self.source))
 
-    def _sweep_mode(self, site_id: str, block_id: str, ts: datetime) -> None:
-        self._run(lambda tx: self._sweep_mode_tx(tx, site_id, block_id, ts))
-
     def _sweep_mode_tx(self, tx: Tx, site_id: str, block_id: str, ts: datetime) -> None:
         mw = self.modes[(site_id, block_id)]
         for rec in tx.open_in_block(site_id, block_id):
@@ -322,6 +335,34 @@ class Processor:
                 self._save(tx, new, evs)
         self._release(tx, site_id, block_id,
                       lambda by: by.startswith("mode:") and by != f"mode:{mw.mode}", ts, f"mode now {mw.mode}")
+
+    # ------------------------------------------------------------------- reconcile
+    def reconcile(self, open_records: Iterable[AlarmRecord]) -> int:
+        """Clear open instances this processor's evaluation says are normal but that it did not raise itself
+        (written by a replay running beside the live engine, or by another replica before a rebalance):
+        the evaluator has seen samples after the instance's last update and holds no band. Without this
+        such an instance would stand forever. Returns the number of clears issued."""
+        conds: list[Condition] = []
+        for rec in open_records:
+            if rec.active_priority is None:
+                continue
+            since = rec.last_seen or rec.raised_at
+            if rec.kind == "edge_offline":
+                hb = self.heartbeats.get((rec.site_id, rec.block_id))
+                if hb is not None and not hb.offline and hb.last is not None and hb.last > since:
+                    conds.append(Condition("CLEAR", rec.site_id, rec.block_id, rec.tag, rec.kind, hb.last,
+                                           reason="heartbeat seen (reconciled)"))
+                continue
+            ev = self.evaluators.get((rec.site_id, rec.block_id, rec.tag))
+            if ev is None or ev.last_ts is None or ev.last_ts <= since:
+                continue
+            normal = {"limit": ev.confirmed is None, "bool": ev.confirmed is None,
+                      "stale": not ev.stale_active, "bad_quality": not ev.bad_active}.get(rec.kind, False)
+            if normal:
+                conds.append(Condition("CLEAR", rec.site_id, rec.block_id, rec.tag, rec.kind, ev.last_ts,
+                                       value=ev.last_value, reason="normal per current evaluation (reconciled)"))
+        self.apply_all(conds)
+        return len(conds)
 
     # ----------------------------------------------------------------------- restart
     def restore(self, open_records: Iterable[AlarmRecord], modes: dict[tuple[str, str], tuple[str, datetime]],

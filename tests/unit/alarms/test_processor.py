@@ -158,3 +158,16 @@ def test_edge_offline_suppresses_stale_alarms_of_its_block() -> None:
     o = open_by_tag(store)
     assert o["EDGE-heartbeat"].priority == "P0"
     assert o["FT-CDU2"].kind == "stale" and o["FT-CDU2"].suppressed_by == o["EDGE-heartbeat"].alarm_id
+
+
+def test_reconcile_clears_an_open_instance_written_elsewhere_once_evaluation_says_normal() -> None:
+    """A replay beside the live engine can leave an instance open that this engine never raised."""
+    replayed, store = proc()
+    replayed.telemetry(S, B, "TT-L2s", at(0), 53)                     # written by "replay"
+    live = Processor(store, SPECS)                                   # the live engine never saw it
+    assert live.reconcile(store.records.values()) == 0               # no newer samples yet: leave it
+    live.telemetry(S, B, "TT-L2s", at(5), 45)
+    assert live.reconcile([r for r in store.records.values() if r.is_open]) == 1
+    assert events_of(store, "TT-L2s") == ["RAISED", "CLEARED"]
+    live.telemetry(S, B, "TT-L2s", at(6), 53)                        # still active per live evaluation: kept
+    assert live.reconcile([r for r in store.records.values() if r.is_open]) == 0
