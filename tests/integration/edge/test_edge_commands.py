@@ -7,10 +7,13 @@ import dataclasses
 import time
 
 import orjson
+import pytest
+from sqlalchemy import text
 
 from ingest_daemons.edge.runner import EdgeRunner
 from mcs.commands import command_status, expire_commands, request_command
 from mcs.local_services.broker import free_port
+from mcs.runtime import UserError
 from mcs.wire import decode_mode, decode_response
 from simulator import scenario_store
 from tests.fixtures.registry import load_demo_sites
@@ -30,8 +33,8 @@ def test_command_round_trip(binding, live, broker, engine, tmp_path, v3_keys):
     out: dict[str, object] = {}
 
     async def ask(rec: Recorder, cmd: str, params: dict, source: str = "operator:test"):
-        rid = await asyncio.to_thread(request_command, engine, broker.url, SITE, BLOCK, cmd, params, source)
         t0 = time.monotonic()
+        rid = await asyncio.to_thread(request_command, engine, broker.url, SITE, BLOCK, cmd, params, source)
         got = await rec.wait_for("/command/response", 1, timeout_s=12,
                                  match=lambda m: orjson.loads(m[1])["request_id"] == rid)
         return rid, (decode_response(got[0][1]) if got else None), time.monotonic() - t0
@@ -74,6 +77,7 @@ def test_command_round_trip(binding, live, broker, engine, tmp_path, v3_keys):
 
     asyncio.run(scenario())
     rid, resp, elapsed = out["diag"]
+    print(f"diagnostics_request round trip {elapsed:.2f} s")
     assert resp is not None and resp.status == "accepted" and elapsed < 10       # commissioning: < 10 s
     probes = resp.result["probes"]
     assert len(probes) == 25 and all(p["ok"] for p in probes.values()), probes   # 18 Modbus, 6 SNMP, 1 BACnet
@@ -90,6 +94,15 @@ def test_command_round_trip(binding, live, broker, engine, tmp_path, v3_keys):
     assert out["reject"][1].status == "rejected" and "no PLC request interface" in out["reject"][1].reason
     assert out["ack"][1].status == "rejected"
     assert out["invalid"] is not None and out["invalid"].status == "rejected"
+    with engine.connect() as conn:
+        if conn.execute(text("SELECT to_regclass('ops.audit_log') IS NOT NULL")).scalar():
+            audit = conn.execute(text("SELECT actor, action FROM ops.audit_log WHERE target = :rid"),
+                                 {"rid": rid}).all()
+            assert [tuple(r) for r in audit] == [("operator:test", "command.diagnostics_request")]
+    for bad in (dict(cmd="reboot", params={}), dict(cmd="mode_override", params={"target_mode": "REJECT"}),
+                dict(cmd="diagnostics_request", params={}, block_id="block-99")):
+        with pytest.raises(UserError):
+            request_command(engine, broker.url, SITE, bad.pop("block_id", BLOCK), bad["cmd"], bad["params"], "op:x")
     # Unanswered commands time out (no edge runs for rfg-foods-jhb here).
     load_demo_sites(engine, ("rfg-foods-jhb",))
     lost = request_command(engine, broker.url, "rfg-foods-jhb", "block-02", "diagnostics_request", {}, "operator:test")
