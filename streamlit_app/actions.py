@@ -14,7 +14,6 @@ from datetime import timedelta
 from typing import Any
 
 from streamlit_app import queries as q
-from streamlit_app import ui
 from streamlit_app.auth import User, can_act
 
 
@@ -127,26 +126,34 @@ def request_mode_override(user: User, site: str, block: str, target_mode: str, r
         return Outcome(False, f"Mode override may only request {' or '.join(MODE_OVERRIDE_TARGETS)}.")
     if len(reason) < 3:
         return Outcome(False, "A reason is required for a mode override (it is audited).")
-    return _request(user, site, block, "mode_override", {"target_mode": target_mode, "reason": reason}, mqtt_url,
-                    reason)
+    return _request(user, site, block, "mode_override", {"target_mode": target_mode, "reason": reason}, mqtt_url)
 
 
 def request_diagnostics(user: User, site: str, block: str, mqtt_url: str | None = None) -> Outcome:
     if not can_act(user.role):
         return _refused(user, "send commands")
-    return _request(user, site, block, "diagnostics_request", {}, mqtt_url, None)
+    return _request(user, site, block, "diagnostics_request", {}, mqtt_url)
 
 
-def _request(user: User, site: str, block: str, cmd: str, params: dict[str, Any], mqtt_url: str | None,
-             reason: str | None) -> Outcome:
+def _request(user: User, site: str, block: str, cmd: str, params: dict[str, Any], mqtt_url: str | None) -> Outcome:
     commands = _commands_module()
     if mqtt_url is None:
         from mcs.runtime import mqtt_url as platform_mqtt_url
         from mcs.settings import Settings
 
         mqtt_url = platform_mqtt_url(Settings())
-    request_id = _call(commands.request_command, engine=q.engine(), mqtt_url=mqtt_url, site_id=site, block_id=block,
-                       cmd=cmd, params=params, source=f"operator:{user.username}")
-    ui.audit(user, f"command.{cmd}", str(request_id), reason, {"site_id": site, "block_id": block, "params": params})
-    q.commands.clear()  # type: ignore[attr-defined]
-    return Outcome(True, f"Command {cmd} sent (request {request_id}).")
+    from mcs.runtime import UserError
+
+    try:
+        # mcs.commands records the request and its audit row (actor = source, role) in one transaction.
+        request_id = _call(commands.request_command, engine=q.engine(), mqtt_url=mqtt_url, site_id=site,
+                           block_id=block, cmd=cmd, params=params, source=f"operator:{user.username}",
+                           role=user.role)
+    except UserError as exc:
+        return Outcome(False, f"Refused: {exc}")
+    finally:
+        q.commands.clear()  # type: ignore[attr-defined]
+    status = (commands.command_status(q.engine(), request_id) or {}).get("status", "?")
+    if status == "error":
+        return Outcome(False, f"Command {cmd} recorded but the broker could not be reached (request {request_id}).")
+    return Outcome(True, f"Command {cmd} {status} (request {request_id}).")

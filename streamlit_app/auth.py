@@ -41,12 +41,18 @@ class AppSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="MCS_APP_", extra="ignore")
 
     users_file: Path = Field(default=DEFAULT_USERS_FILE, description="TOML users file with hashed passwords")
-    dagster_url: str = Field(default="http://127.0.0.1:3000", description="Dagster UI, linked from Reports")
+    dagster_url: str | None = Field(default=None, description="Dagster UI linked from Reports; default "
+                                    "http://127.0.0.1:<MCS_DAGSTER_PORT, 3000>")
     live_refresh_s: float = Field(default=5.0, description="Live NOC refresh period (st.fragment run_every)")
 
 
 def app_settings() -> AppSettings:
-    return AppSettings()
+    settings = AppSettings()
+    if settings.dagster_url is None:
+        from mcs.settings import Settings
+
+        settings.dagster_url = f"http://127.0.0.1:{Settings().dagster_port}"
+    return settings
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,9 @@ import streamlit as st
 HERE = Path(__file__).resolve().parent
 
 # (section, file, title, icon, url_path, roles)
+EVERYONE = frozenset({"operator", "analyst", "finance", "admin"})
 PAGES: list[tuple[str, str, str, str, str, frozenset[str]]] = [
+    ("Fleet", "pages/fleet.py", "Fleet overview", ":material/public:", "fleet", EVERYONE),
     ("Operations", "pages/operators/live_noc.py", "Live NOC", ":material/monitor_heart:", "noc",
      frozenset({"operator", "analyst", "admin"})),
     ("Operations", "pages/operators/alarms.py", "Alarms", ":material/notifications_active:", "alarms",
@@ -40,6 +42,9 @@ PAGES: list[tuple[str, str, str, str, str, frozenset[str]]] = [
 ]
 
 
+NOC_FIRST = frozenset({"operator"})
+
+
 def roles_pages(role: str) -> list[str]:
     """The page files a role may open (paths relative to streamlit_app/)."""
     return [path for _, path, *_rest, roles in PAGES if role in roles]
@@ -49,6 +54,16 @@ def pages_for(role: str) -> dict[str, list[st.Page]]:
     sections: dict[str, list[st.Page]] = {}
     for section, path, title, icon, url_path, roles in PAGES:
         if role in roles:
+            # Operators land on the NOC; everyone else on the fleet overview.
+            default = url_path == ("noc" if role in NOC_FIRST else "fleet")
             sections.setdefault(section, []).append(st.Page(str(HERE / path), title=title, icon=icon,
-                                                            url_path=url_path))
+                                                            url_path=url_path, default=default))
     return sections
+
+
+def page(path: str) -> st.Page:
+    """The st.Page registered for `path` (for st.switch_page, which matches on the page's url path)."""
+    for _, p, title, icon, url_path, _roles in PAGES:
+        if p == path:
+            return st.Page(str(HERE / p), title=title, icon=icon, url_path=url_path)
+    raise KeyError(path)

@@ -465,3 +465,43 @@ def audit_log(url: str, limit: int = 200) -> pd.DataFrame:
     if not _scalar(url, REL_EXISTS, {"name": "ops.audit_log"}):
         return pd.DataFrame()
     return _frame(url, AUDIT, {"limit": min(limit, 1000)})
+
+
+# -- fleet overview --------------------------------------------------------------------------------
+FLEET_LIVE = text("""
+    SELECT p.site_id, p.block_id,
+           sum(l.value) FILTER (WHERE p.billing_role = 'it_power_kw')       AS it_kw,
+           sum(l.value) FILTER (WHERE p.billing_role = 'facility_power_kw') AS facility_kw,
+           sum(l.value) FILTER (WHERE p.billing_role = 'thermal_power_kw')  AS heat_kw,
+           max(l.value) FILTER (WHERE p.tag = 'MODE-current')               AS mode_code,
+           max(l.ts) AS newest
+    FROM ref.active_points p JOIN ops.point_latest l USING (point_id)
+    WHERE (p.billing_role IN ('it_power_kw', 'facility_power_kw', 'thermal_power_kw') OR p.tag = 'MODE-current')
+      AND l.ts >= :since
+    GROUP BY 1, 2""")
+FLEET_ALARMS = text("""
+    SELECT site_id, block_id, count(*) FILTER (WHERE priority = 'P0') AS p0,
+           count(*) FILTER (WHERE priority = 'P1') AS p1, count(*) FILTER (WHERE priority = 'P2') AS p2,
+           count(*) FILTER (WHERE priority = 'P3') AS p3,
+           count(*) FILTER (WHERE state IN ('ACTIVE_UNACK', 'RTN_UNACK')) AS unacked
+    FROM ops.alarms WHERE state <> 'CLOSED' GROUP BY 1, 2""")
+FLEET_HEARTBEATS = text("""
+    SELECT DISTINCT ON (site_id, block_id) site_id, block_id, ts AS heartbeat_ts,
+           extract(epoch FROM now() - ts) AS heartbeat_age_s
+    FROM raw.edge_heartbeats WHERE ts >= now() - interval '1 day'
+    ORDER BY site_id, block_id, ts DESC""")
+
+
+@cached(ttl=5)
+def fleet_overview(url: str) -> pd.DataFrame:
+    """One row per registered block: live power, heat, PUE, mode, open alarms by priority, edge age."""
+    out = _frame(url, BLOCKS)[["site_id", "block_id", "name", "it_capacity_kw", "availability_class"]]
+    live = _frame(url, FLEET_LIVE, {"since": datetime.now(UTC) - LIVE_WINDOW})
+    out = out.merge(live, on=["site_id", "block_id"], how="left")
+    if _scalar(url, REL_EXISTS, {"name": "ops.alarms"}):
+        out = out.merge(_frame(url, FLEET_ALARMS), on=["site_id", "block_id"], how="left")
+    out = out.merge(_frame(url, FLEET_HEARTBEATS), on=["site_id", "block_id"], how="left")
+    for col in ("p0", "p1", "p2", "p3", "unacked"):
+        out[col] = out[col].fillna(0).astype(int) if col in out else 0
+    out["pue"] = out["facility_kw"] / out["it_kw"].where(out["it_kw"] > 0)
+    return out

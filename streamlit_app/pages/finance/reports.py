@@ -19,7 +19,7 @@ from streamlit_app.auth import app_settings
 user = ui.require_user()
 fl = ui.fleet(require_block=False)
 ui.header("Reports", fl, "invoices, heat credits, lender and ESG reports")
-dagster = app_settings().dagster_url.rstrip("/")
+dagster = (app_settings().dagster_url or "").rstrip("/")
 
 st.link_button("Launch a new report run in Dagster", f"{dagster}/assets", icon=":material/open_in_new:")
 st.caption(f"Dagster UI: {dagster} (set MCS_APP_DAGSTER_URL to change). Report assets are partitioned by site "

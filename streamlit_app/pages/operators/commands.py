@@ -57,7 +57,8 @@ if fl is not None:
         try:
             from mcs import commands as mcs_commands
 
-            mcs_commands.expire_commands(q.engine(), older_than_s=30)
+            if mcs_commands.expire_commands(q.engine(), older_than_s=30):
+                q.commands.clear()  # show the new timed_out status now, not after the cache TTL
         except ImportError:
             pass
         df = q.commands(site, block)
