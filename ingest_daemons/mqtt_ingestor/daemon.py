@@ -16,13 +16,16 @@ and the idempotent write absorbs it. While the database is unavailable nothing i
 the batch is retried with backoff; the broker stops sending once `receive_maximum` messages are
 unacknowledged, so memory stays bounded and nothing is dropped.
 
-Threads: paho's network thread only appends to a deque; the main thread routes, writes, acks and
-reports. The database waits release the GIL, so the next batch arrives while one commits.
+Threads: paho's network thread only appends to a deque; the main thread decodes and validates
+batches (and reloads the registry, reports counters); a writer thread with its own connection
+commits them and then acknowledges, strictly in order. At most two routed batches wait for the
+writer, so decoding batch N+1 overlaps committing batch N while memory stays bounded.
 """
 
 from __future__ import annotations
 
 import logging
+import queue
 import signal
 import ssl
 import threading
@@ -73,6 +76,8 @@ class Counters:
     batches: int = 0
     db_errors: int = 0
     acks_skipped: int = 0
+    route_s: float = 0.0          # CPU spent decoding/validating (cumulative)
+    write_s: float = 0.0          # time spent writing + committing (cumulative)
     lag_s: float | None = None
     commit_ms: float | None = None
     extra: dict[str, Any] = field(default_factory=dict)
@@ -91,7 +96,11 @@ class Ingestor:
         self.client_id = self.settings.client_id or f"mcs-ingest-{self.instance}"
         self.database_url = database_url
         self.mqtt_url = mqtt_url
-        self.store = Store(database_url)
+        self.store = Store(database_url)              # writer thread: the data path
+        self.registry_store = Store(database_url)     # main thread: registry reloads, held-reading release
+        self._writes: queue.Queue[tuple[Work, list[Pending]] | None] = queue.Queue(maxsize=2)
+        self._write_failed = False
+        self._deadline: float | None = None
         self.counters = Counters()
         self.queue: deque[Pending] = deque()
         self.stop_event = threading.Event()
@@ -148,10 +157,10 @@ class Ingestor:
         """Reload for the router; on a database error keep the snapshot we have (never dead-letter
         readings because the registry could not be read)."""
         try:
-            return self.store.load_registry()
+            return self.registry_store.load_registry()
         except psycopg.Error as exc:
             log.warning("registry reload failed (%s); keeping the cached registry", exc)
-            self.store.close()
+            self.registry_store.close()
             assert self.router is not None
             return self.router.snapshot
 
@@ -159,17 +168,20 @@ class Ingestor:
         delay = 0.5
         while True:
             try:
-                return self.store.load_registry()
+                return self.registry_store.load_registry()
             except psycopg.Error as exc:
-                self.store.close()
+                self.registry_store.close()
                 if self.stop_event.is_set():
                     raise UserError(f"database unavailable: {exc}") from None
                 log.warning("database unavailable (%s); retrying in %.0f s", str(exc).strip(), delay)
                 self.stop_event.wait(delay)
                 delay = min(delay * 2, 30)
 
-    def _write(self, work: Work, deadline: float | None = None) -> bool:
-        """Write with retry and backoff. Returns False only if `deadline` passed (shutdown)."""
+    def _past_deadline(self, delay: float) -> bool:
+        return self._deadline is not None and time.monotonic() + delay > self._deadline
+
+    def _write(self, work: Work) -> bool:
+        """Write with retry and backoff. Returns False only once the shutdown deadline has passed."""
         delay = 0.2
         while True:
             try:
@@ -180,31 +192,55 @@ class Ingestor:
             except (psycopg.OperationalError, psycopg.errors.DeadlockDetected,
                     psycopg.errors.SerializationFailure, psycopg.InterfaceError) as exc:
                 self.counters.db_errors += 1
+                first = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
                 log.warning("batch of %d messages not written (%s); retrying in %.1f s (not acknowledged)",
-                            work.messages, str(exc).strip().splitlines()[0] if str(exc).strip() else exc, delay)
+                            work.messages, first, delay)
                 if isinstance(exc, psycopg.OperationalError | psycopg.InterfaceError):
                     self.store.close()
-            if deadline is not None and time.monotonic() + delay > deadline:
+            if self._past_deadline(delay):
                 return False
             time.sleep(delay)
             delay = min(delay * 2, 10)
 
     # ----------------------------------------------------------------------------------- loop
-    def _process(self, items: list[Pending], deadline: float | None = None) -> bool:
-        assert self.router is not None and self.client is not None
+    def _route(self, items: list[Pending]) -> None:
+        """Main thread: decode and validate a batch, hand it to the writer (blocks while the writer
+        has two batches in hand: back-pressure up to the broker's receive maximum)."""
+        assert self.router is not None
         started = time.monotonic()
-        now = datetime.now(UTC)
-        work = self.router.route_all(((t, p, r) for t, p, _, _, r, _, _ in items), now)
-        try:
-            ok = self._write(work, deadline)
-        except psycopg.Error as exc:
-            # Not a connectivity problem: something in this batch the database refuses. Find the
-            # message(s) by writing one at a time; each refused one becomes a dead letter.
-            log.error("batch refused by the database (%s); isolating the offending message(s)", exc)
-            self.store.close()
-            ok = self._write_isolating(items, now, deadline)
-        if not ok:
-            return False
+        work = self.router.route_all(((t, p, r) for t, p, _, _, r, _, _ in items), datetime.now(UTC))
+        self.counters.route_s += time.monotonic() - started
+        self._writes.put((work, items))
+
+    def _writer(self) -> None:
+        """Writer thread: commit each batch, then acknowledge its messages, strictly in order."""
+        while True:
+            job = self._writes.get()
+            if job is None:
+                return
+            if self._write_failed:          # shutdown gave up on an earlier batch: leave the rest unacked
+                continue
+            work, items = job
+            started = time.monotonic()
+            try:
+                ok = self._write(work)
+            except psycopg.Error as exc:
+                # Not a connectivity problem: something in this batch the database refuses. Find the
+                # message(s) by writing one at a time; each refused one becomes a dead letter.
+                log.error("batch refused by the database (%s); isolating the offending message(s)", exc)
+                self.store.close()
+                ok = self._write_isolating(items)
+            self.counters.write_s += time.monotonic() - started
+            if not ok:
+                self._write_failed = True
+                log.warning("shutdown: a batch of %d messages could not be written; it and later ones stay "
+                            "unacknowledged for redelivery", len(items))
+                continue
+            self._ack(items)
+            self._count(work, items, started)
+
+    def _ack(self, items: list[Pending]) -> None:
+        assert self.client is not None
         epoch = self.epoch
         ack = self.client.ack
         for _, _, mid, qos, _, e, _ in items:
@@ -213,6 +249,8 @@ class Ingestor:
                     ack(mid, qos)
                 else:
                     self.counters.acks_skipped += 1
+
+    def _count(self, work: Work, items: list[Pending], started: float) -> None:
         c = self.counters
         c.received += len(items)
         c.readings += work.readings
@@ -229,19 +267,19 @@ class Ingestor:
         c.commit_ms = round((time.monotonic() - started) * 1000, 1)
         if work.newest_ts is not None:
             c.lag_s = round((datetime.now(UTC) - work.newest_ts).total_seconds(), 3)
-        return True
 
-    def _write_isolating(self, items: list[Pending], now: datetime, deadline: float | None) -> bool:
+    def _write_isolating(self, items: list[Pending]) -> bool:
         assert self.router is not None
+        now = datetime.now(UTC)
         for t, p, _, _, r, _, _ in items:
             single = self.router.route_all([(t, p, r)], now)
             try:
-                if not self._write(single, deadline):
+                if not self._write(single):
                     return False
             except psycopg.Error as exc:
                 self.store.close()
                 dead = Work(messages=1, dead=[DeadLetter(t, p, "INTERNAL_ERROR", f"database refused: {exc}")])
-                if not self._write(dead, deadline):
+                if not self._write(dead):
                     return False
         return True
 
@@ -260,13 +298,13 @@ class Ingestor:
     def _housekeeping(self) -> None:
         assert self.router is not None
         try:
-            self.router.replace_snapshot(self.store.load_registry())
-            released, dead = self.store.release_unregistered()
+            self.router.replace_snapshot(self.registry_store.load_registry())
+            released, dead = self.registry_store.release_unregistered()
             self.counters.released += released
             self.counters.dead_letter += dead
         except psycopg.Error as exc:
             log.warning("registry refresh failed: %s", str(exc).splitlines()[0])
-            self.store.close()
+            self.registry_store.close()
 
     def request_stop(self, *_: Any) -> None:
         self.stop_event.set()
@@ -281,8 +319,10 @@ class Ingestor:
                              max_future=timedelta(seconds=s.max_future_s))
         self._housekeeping()
         self.client = self._make_client()
+        writer = threading.Thread(target=self._writer, name="ingest-writer", daemon=True)
+        writer.start()
         self.client.loop_start()
-        log.info("ingestor %s: %s → %s (batch %d, flush %d ms)", self.instance, self.mqtt_url, "PostgreSQL",
+        log.info("ingestor %s: %s → PostgreSQL (batch %d, flush %d ms)", self.instance, self.mqtt_url,
                  s.batch_size, s.flush_ms)
         flush_s = s.flush_ms / 1000
         next_report = time.monotonic()
@@ -301,27 +341,35 @@ class Ingestor:
                 if n == 0 or (n < s.batch_size and now - q[0][6] < flush_s):
                     time.sleep(0.002 if n else 0.005)
                     continue
-                items = [q.popleft() for _ in range(min(n, s.batch_size))]
-                self._process(items)
-            self._shutdown()
+                self._route(self._take(min(n, s.batch_size)))
+            self._shutdown(writer)
         finally:
             self.client.loop_stop()
             self.store.close()
+            self.registry_store.close()
             self._engine.dispose()
 
-    def _shutdown(self) -> None:
+    def _take(self, n: int) -> list[Pending]:
+        """Up to n pending messages, stopping early at batch_bytes of payload."""
+        q, limit, size, items = self.queue, self.settings.batch_bytes, 0, []
+        while len(items) < n and size < limit:
+            item = q.popleft()
+            items.append(item)
+            size += len(item[1])
+        return items
+
+    def _shutdown(self, writer: threading.Thread) -> None:
         """SIGTERM: flush what has arrived, commit, acknowledge, then disconnect. What arrives after
         the last flush stays unacknowledged in the persistent session and is redelivered."""
         assert self.client is not None
-        deadline = time.monotonic() + self.settings.shutdown_grace_s
+        self._deadline = time.monotonic() + self.settings.shutdown_grace_s
         flushed = 0
-        while self.queue:
-            items = [self.queue.popleft() for _ in range(min(len(self.queue), self.settings.batch_size))]
-            if not self._process(items, deadline):
-                log.warning("shutdown: %d messages could not be written; left unacknowledged for redelivery",
-                            len(items) + len(self.queue))
-                break
+        while self.queue and not self._write_failed:
+            items = self._take(min(len(self.queue), self.settings.batch_size))
+            self._route(items)
             flushed += len(items)
+        self._writes.put(None)
+        writer.join(max(1.0, self._deadline - time.monotonic() + 5))
         self._report()
         self.client.disconnect()
         log.info("stopped: flushed %d messages on shutdown; totals %s", flushed, self.counters.as_dict())
