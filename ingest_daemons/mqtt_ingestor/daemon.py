@@ -101,6 +101,9 @@ class Ingestor:
         self._writes: queue.Queue[tuple[Work, list[Pending]] | None] = queue.Queue(maxsize=2)
         self._write_failed = False
         self._deadline: float | None = None
+        self._leaving = False
+        self._unsubscribed = threading.Event()
+        self._last_arrival = 0.0
         self.counters = Counters()
         self.queue: deque[Pending] = deque()
         self.stop_event = threading.Event()
@@ -124,6 +127,7 @@ class Ingestor:
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
         client.on_message = self._on_message
+        client.on_unsubscribe = self._on_unsubscribe
         props = Properties(PacketTypes.CONNECT)
         props.SessionExpiryInterval = self.settings.session_expiry_s
         props.ReceiveMaximum = min(65535, self.settings.receive_maximum or 2 * self.settings.batch_size)
@@ -150,7 +154,12 @@ class Ingestor:
             log.warning("disconnected from the broker (%s); reconnecting", reason)
 
     def _on_message(self, client: mqtt.Client, userdata: Any, msg: mqtt.MQTTMessage) -> None:
-        self.queue.append((msg.topic, msg.payload, msg.mid, msg.qos, msg.retain, self.epoch, time.monotonic()))
+        now = time.monotonic()
+        self.queue.append((msg.topic, msg.payload, msg.mid, msg.qos, msg.retain, self.epoch, now))
+        self._last_arrival = now
+
+    def _on_unsubscribe(self, client: mqtt.Client, userdata: Any, mid: int, reasons: Any, props: Any) -> None:
+        self._unsubscribed.set()
 
     # ------------------------------------------------------------------------------- database
     def _refresh_registry(self) -> RegistrySnapshot:
@@ -309,10 +318,18 @@ class Ingestor:
     def request_stop(self, *_: Any) -> None:
         self.stop_event.set()
 
+    def request_leave(self, *_: Any) -> None:
+        """Scale-down (SIGUSR1): leave the shared group for good. Mosquitto hands a shared
+        subscription's messages to offline member sessions too, so a replica that is removed while
+        keeping its session would strand its share until the session expires (and then lose it).
+        Leaving unsubscribes, drains what the session still holds, and ends the session."""
+        self._leaving = True
+
     def run(self, install_signals: bool = True) -> None:
         if install_signals:
             signal.signal(signal.SIGTERM, self.request_stop)
             signal.signal(signal.SIGINT, self.request_stop)
+            signal.signal(signal.SIGUSR1, self.request_leave)
         s = self.settings
         snapshot = self._wait_for_database()
         self.router = Router(snapshot, refresh=self._refresh_registry, max_past=timedelta(seconds=s.max_past_s),
@@ -328,9 +345,18 @@ class Ingestor:
         next_report = time.monotonic()
         next_refresh = time.monotonic() + s.registry_refresh_s
         q = self.queue
+        unsubscribe_sent = 0.0
         try:
             while not self.stop_event.is_set():
                 now = time.monotonic()
+                if self._leaving:
+                    if not unsubscribe_sent:
+                        log.info("leaving group %s: unsubscribing, draining the session", s.group)
+                        self.client.unsubscribe(self.subscription)
+                        unsubscribe_sent = now
+                    elif (self._unsubscribed.is_set() and not q and self._writes.empty()
+                          and now - max(self._last_arrival, unsubscribe_sent) > 1.0):
+                        break
                 if now >= next_report:
                     self._report()
                     next_report = now + s.report_s
@@ -371,5 +397,10 @@ class Ingestor:
         self._writes.put(None)
         writer.join(max(1.0, self._deadline - time.monotonic() + 5))
         self._report()
-        self.client.disconnect()
+        if self._leaving and not self._write_failed:
+            props = Properties(PacketTypes.DISCONNECT)
+            props.SessionExpiryInterval = 0                     # the session ends with this connection
+            self.client.disconnect(properties=props)
+        else:
+            self.client.disconnect()
         log.info("stopped: flushed %d messages on shutdown; totals %s", flushed, self.counters.as_dict())

@@ -146,3 +146,23 @@ def test_backlog_survives_a_broker_restart(db, tmp_path: Path, start_ingestor):
         assert_exactly_once(db, 200)
     finally:
         broker.stop()
+
+
+def test_a_replica_leaving_the_group_strands_nothing(db, publisher, start_ingestor):
+    """Mosquitto hands shared messages to offline member sessions too; a replica removed for good
+    (SIGUSR1 → request_leave) unsubscribes and ends its session, so the others get everything."""
+    leaving, staying = start_ingestor(db), start_ingestor(db)
+    messages = stream(10)
+    for topic, payload in messages[:20]:
+        publisher.publish(topic, payload)
+    publisher.flush()
+    assert wait_until(lambda: count_rows(db, "raw.telemetry") == 20)
+    leaving.ingestor.request_leave()
+    leaving.thread.join(30)
+    assert not leaving.thread.is_alive()
+    for topic, payload in messages[20:]:
+        publisher.publish(topic, payload)
+    publisher.flush()
+    assert wait_until(lambda: count_rows(db, "raw.telemetry") == len(messages), 15), count_rows(db, "raw.telemetry")
+    assert staying.ingestor.counters.received >= len(messages) - 20
+    assert_exactly_once(db, 10)
