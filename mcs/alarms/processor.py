@@ -142,7 +142,10 @@ class Processor:
             return 0
         self.counters["samples"] += 1
         conds = ev.sample(ts, value, quality, seen)
-        self.apply_all(conds)
+        if conds:
+            self.apply_all(conds)
+        elif self.backlog:
+            self.flush()
         return len(conds)
 
     def heartbeat(self, site_id: str, block_id: str, ts: datetime) -> None:
