@@ -73,6 +73,7 @@ class Counters:
     alarm_events: int = 0
     command_responses: int = 0
     commands_seen: int = 0
+    empty: int = 0
     batches: int = 0
     db_errors: int = 0
     acks_skipped: int = 0
@@ -272,6 +273,7 @@ class Ingestor:
         c.alarm_events += len(work.alarms)
         c.command_responses += len(work.responses)
         c.commands_seen += work.commands_seen
+        c.empty += work.empty
         c.batches += 1
         c.commit_ms = round((time.monotonic() - started) * 1000, 1)
         if work.newest_ts is not None:

@@ -4,7 +4,8 @@ Pure logic over an in-memory registry snapshot, so it is unit-testable without a
 database. Every message ends up somewhere: a telemetry row, a held (unregistered) reading, an event
 row (mode, heartbeat, alarm, command response), or a dead letter with category and reason. Nothing
 is dropped silently; the only messages deliberately ignored are cloud→edge commands, which the
-ingestor sees because it subscribes to `microlink/#` (they are counted as `commands_seen`).
+ingestor sees because it subscribes to `microlink/#` (they are counted as `commands_seen`), and
+zero-length payloads, which is how a retained message is cleared and carry no reading (`empty`).
 """
 
 from __future__ import annotations
@@ -71,6 +72,7 @@ class Work:
     converted: int = 0
     retained: int = 0
     commands_seen: int = 0
+    empty: int = 0                # zero-length payloads: how a retained message is cleared; no data
     newest_ts: datetime | None = None
 
     def __len__(self) -> int:
@@ -145,6 +147,9 @@ class Router:
             work.messages += 1
             if retain:
                 work.retained += 1
+            if not payload:
+                work.empty += 1
+                continue
             try:
                 self._route(work, topic, payload, lo, hi)
             except WireError as exc:

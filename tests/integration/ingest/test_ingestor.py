@@ -244,3 +244,47 @@ def test_counters_are_reported(db, publisher, start_ingestor):
     c = counters()
     assert (c["written"], c["dead_letter"], c["seq_gaps"], c["mqtt_connected"]) == (2, 1, 3, True)
     assert c["lag_s"] is not None and c["queue"] == 0
+
+
+def test_runs_as_the_mcs_ingest_database_role(db, publisher, start_ingestor, pg_server_url):
+    """Production runs the ingestor as a login member of mcs_ingest (0004_security): every write
+    path it uses must be granted — COPY into its temp table, ON CONFLICT upserts, events, commands,
+    dead letters, the held-reading release and the partition helper."""
+    from sqlalchemy.engine import make_url
+
+    role = f"ingest_login_{uuid.uuid4().hex[:6]}"
+    with psycopg.connect(pg_server_url, autocommit=True) as admin:
+        admin.execute(f'CREATE ROLE "{role}" LOGIN PASSWORD \'pw\'')
+        admin.execute(f'GRANT mcs_ingest TO "{role}"')
+    try:
+        url = make_url(db).set(username=role, password="pw").render_as_string(hide_password=False)
+        ing = start_ingestor(url, registry_refresh_s=0.5)
+        t0 = base_ts()
+        request_id = str(uuid.uuid4())
+        with psycopg.connect(db) as conn:
+            conn.execute("INSERT INTO ops.commands (request_id, site_id, block_id, target, cmd, source, status) "
+                         "VALUES (%s, %s, %s, 'edge', 'diagnostics_request', 'operator:x', 'sent')",
+                         (request_id, SITE, BLOCK))
+        publisher.publish(TOPIC["TT-L2s"], reading(t0, 40.0))
+        publisher.publish(TOPIC["TT-L2s"], reading(t0 + timedelta(days=-2), 40.0))       # another partition
+        publisher.publish(TOPIC["TT-L2s"], b"{")
+        publisher.publish(wire.mode_topic(SITE, BLOCK), MODE % wire.format_ts(t0).encode())
+        publisher.publish(wire.response_topic(SITE, BLOCK), wire.encode_response(
+            wire.CommandResponse(t0, request_id, "accepted")))
+        publisher.publish(wire.telemetry_topic(SITE, BLOCK, "thermal-l2", "TT-ROLE-NEW"), reading(t0, 1.0))
+        publisher.flush()
+        assert wait_until(lambda: ing.ingestor.counters.received == 6), ing.ingestor.counters
+        assert ing.ingestor.counters.db_errors == 0
+        assert (count(db, "raw.telemetry"), count(db, "raw.dead_letter"), count(db, "raw.mode_events"),
+                count(db, "raw.unregistered_readings"), count(db, "ops.point_latest")) == (2, 1, 1, 1, 1)
+        assert scalar(db, "SELECT status FROM ops.commands WHERE request_id = %s", request_id) == "accepted"
+        with psycopg.connect(db) as conn:
+            conn.execute("INSERT INTO ref.points (site_id, block_id, tag, subsystem, description, kind, unit, "
+                         "protocol, definition_hash) VALUES (%s, %s, 'TT-ROLE-NEW', 'thermal-l2', 'n', 'analog', "
+                         "'°C', 'mqtt', 'h')", (SITE, BLOCK))
+        assert wait_until(lambda: count(db, "raw.telemetry") == 3, 15)
+        ing.stop()
+    finally:
+        with psycopg.connect(pg_server_url, autocommit=True) as admin:
+            admin.execute(f'DROP OWNED BY "{role}"')
+            admin.execute(f'DROP ROLE IF EXISTS "{role}"')

@@ -77,11 +77,12 @@ def test_every_message_ends_somewhere():
         (wire.alarm_topic(SITE, BLOCK, "P1"), wire.encode_alarm(wire.AlarmEvent(
             T0, "a-1", "RAISED", "P2", "TT-L2s", 50.0, 48.0, "hot")), False),             # priority ≠ topic
         ("a/b", good, False),
+        (wire.mode_topic(SITE, BLOCK), b"", True),                                      # retained clear
     ], NOW)
     assert [d.category for d in work.dead] == ["SENSOR_UNKNOWN", "TIME_ERROR", "TIME_ERROR", "PARSE_ERROR",
                                                "TOPIC_ERROR"]
-    assert len(work.unregistered) == 1 and work.retained == 1 and work.commands_seen == 1
-    assert work.messages == 7 and not work.rows
+    assert len(work.unregistered) == 1 and work.retained == 2 and work.commands_seen == 1 and work.empty == 1
+    assert work.messages == 8 and not work.rows
 
 
 def test_a_registry_miss_reloads_at_most_every_few_seconds():
