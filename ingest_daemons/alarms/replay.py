@@ -108,7 +108,7 @@ def run_replay(processor: Processor, conn: psycopg.Connection, specs: list[Point
                     ev = by_id[item[1]]
                     if item[2] is not None:
                         report.rows += 1
-                        conds = ev.sample(ts, item[2], item[3])
+                        conds = processor.sample(ev, ts, item[2], item[3])
                         if conds:
                             processor.apply_all(conds)
                 elif kind == 0:

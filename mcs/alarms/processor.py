@@ -20,8 +20,8 @@ from datetime import datetime
 from typing import Protocol
 
 from mcs.alarms import state_machine as sm
-from mcs.alarms.rules import SuppressionRules
-from mcs.alarms.state_machine import AlarmRecord, Carry, Condition, EventRow, PointSpec
+from mcs.alarms.rules import DEFAULT_DERIVED, SuppressionRules
+from mcs.alarms.state_machine import AlarmRecord, Carry, Condition, DerivedRule, EventRow, PointSpec
 
 
 class Conflict(Exception):
@@ -106,9 +106,12 @@ class Processor:
     rules: SuppressionRules = field(default_factory=SuppressionRules)
     source: str = "engine"
     on_new_events: Callable[[AlarmRecord, list[EventRow]], None] | None = None
+    derived_rules: tuple[DerivedRule, ...] = DEFAULT_DERIVED
     evaluators: dict[tuple[str, str, str], sm.PointEvaluator] = field(default_factory=dict)
     heartbeats: dict[tuple[str, str], sm.HeartbeatWatch] = field(default_factory=dict)
     modes: dict[tuple[str, str], sm.ModeWatch] = field(default_factory=dict)
+    derived: dict[tuple[str, str, str], list[sm.DerivedEvaluator]] = field(default_factory=dict)
+    derived_by_tag: dict[tuple[str, str, str], sm.DerivedEvaluator] = field(default_factory=dict)
     counters: dict[str, int] = field(default_factory=lambda: {"samples": 0, "conditions": 0, "events": 0,
                                                               "edge_events": 0, "unknown_points": 0})
 
@@ -130,6 +133,13 @@ class Processor:
             ev.last_ts, ev.last_seen, ev.last_value = old.last_ts, old.last_seen, old.last_value
             ev.bad_active, ev.stale_active, ev.bad_since = old.bad_active, old.stale_active, old.bad_since
         self.evaluators[key] = ev
+        for rule in self.derived_rules:
+            if spec.tag in rule.inputs:
+                dev = self.derived_by_tag.setdefault((spec.site_id, spec.block_id, rule.tag),
+                                                     sm.DerivedEvaluator(rule, spec.site_id, spec.block_id))
+                lst = self.derived.setdefault(key, [])
+                if dev not in lst:
+                    lst.append(dev)
 
     # ----------------------------------------------------------------------------- inputs
     def telemetry(self, site_id: str, block_id: str, tag: str, ts: datetime, value: float, quality: int = 0,
@@ -140,13 +150,24 @@ class Processor:
             self.counters["unknown_points"] += 1
             self.flush()
             return 0
-        self.counters["samples"] += 1
-        conds = ev.sample(ts, value, quality, seen)
+        conds = self.sample(ev, ts, value, quality, seen)
         if conds:
             self.apply_all(conds)
         elif self.backlog:
             self.flush()
         return len(conds)
+
+    def sample(self, ev: sm.PointEvaluator, ts: datetime, value: float, quality: int = 0,
+               seen: datetime | None = None) -> list[Condition]:
+        """Evaluate one sample of a known point (limits, quality, derived rules); returns the condition
+        changes without applying them (telemetry() and replay apply them)."""
+        self.counters["samples"] += 1
+        conds = ev.sample(ts, value, quality, seen)
+        devs = self.derived.get((ev.spec.site_id, ev.spec.block_id, ev.spec.tag))
+        if devs and quality < sm.BAD:
+            for dev in devs:
+                conds += dev.sample(ev.spec.tag, ts, value)
+        return conds
 
     def heartbeat(self, site_id: str, block_id: str, ts: datetime) -> None:
         hb = self.heartbeats.setdefault((site_id, block_id), sm.HeartbeatWatch(site_id, block_id, self.policy))
@@ -387,6 +408,16 @@ class Processor:
                 hb = self.heartbeats.setdefault((rec.site_id, rec.block_id),
                                                 sm.HeartbeatWatch(rec.site_id, rec.block_id, self.policy))
                 hb.offline = rec.active_priority is not None
+                continue
+            if rec.kind == "derived" and rec.active_priority is not None:
+                dev = self.derived_by_tag.get((rec.site_id, rec.block_id, rec.tag))
+                mw = self.modes.get((rec.site_id, rec.block_id))
+                if dev is not None:
+                    dev.active = True
+                elif mw is not None and rec.tag == "ALM-MODE-HUNT":
+                    mw.hunting = True
+                elif mw is not None and rec.tag == "ALM-MAINT-WARN":
+                    mw.maint_warned = True
                 continue
             ev = self.evaluators.get((rec.site_id, rec.block_id, rec.tag))
             if ev is not None and rec.state != "RTN_UNACK":

@@ -18,7 +18,7 @@ import re
 from dataclasses import dataclass, field
 from functools import cached_property
 
-from mcs.alarms.state_machine import RANK
+from mcs.alarms.state_machine import RANK, DerivedRule
 
 
 @dataclass(frozen=True)
@@ -94,6 +94,17 @@ DEFAULT_MODE_RULES: tuple[ModeRule, ...] = (
     # In REJECT the host side is isolated: low host flow / HX approach are expected, not faults (§4.5).
     ModeRule("reject-host-side", ("REJECT",), ("thermal-l3", "thermal-hx"), max_priority="P1",
              tags=(r"FT-L3", r"FT-BIL", r"TT-HX.*", r"MET-T1-.*")),
+)
+
+
+# Derived alarms the mode logic expects (domain §4.10, §5.5), over the point-schedule tags.
+DEFAULT_DERIVED: tuple[DerivedRule, ...] = (
+    DerivedRule("ALM-PLC-WD", "frozen", ("PLC-SAFE-watchdog",), "P0", for_s=5.0,
+                description="safety PLC watchdog counter stale > 5 s (PLC frozen)"),
+    DerivedRule("ALM-VEXP-MISMATCH", "mismatch", ("V-EXP-pos", "V-EXP-cmd"), "P0", for_s=10.0, tolerance=5.0,
+                subsystem="thermal-l3", description="export valve position ≠ command for > 10 s"),
+    DerivedRule("ALM-VREJ-MISMATCH", "mismatch", ("V-REJ-pos", "V-REJ-cmd"), "P0", for_s=15.0, tolerance=5.0,
+                subsystem="thermal-l3", description="reject valve position ≠ command for > 15 s"),
 )
 
 

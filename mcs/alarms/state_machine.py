@@ -327,6 +327,70 @@ class PointEvaluator:
                          subsystem=s.subsystem, **kw)  # type: ignore[arg-type]
 
 
+@dataclass(frozen=True)
+class DerivedRule:
+    """A derived alarm over registered points (§4.10): `frozen` — the first input has not changed for
+    `for_s` (a PLC watchdog counter that stopped); `mismatch` — |input0 − input1| > `tolerance` for
+    `for_s` (valve position vs command)."""
+
+    tag: str
+    check: Literal["frozen", "mismatch"]
+    inputs: tuple[str, ...]
+    priority: Priority
+    for_s: float
+    tolerance: float = 0.0
+    subsystem: str = "thermal-safety"
+    description: str = ""
+
+
+@dataclass
+class DerivedEvaluator:
+    rule: DerivedRule
+    site_id: str
+    block_id: str
+    values: dict[str, float] = field(default_factory=dict)
+    last_ts: dict[str, datetime] = field(default_factory=dict)
+    since: datetime | None = None        # frozen: last change; mismatch: start of the disagreement
+    active: bool = False
+
+    def sample(self, tag: str, ts: datetime, value: float) -> list[Condition]:
+        if tag in self.last_ts and ts <= self.last_ts[tag]:
+            return []
+        self.last_ts[tag] = ts
+        r = self.rule
+        previous = self.values.get(tag)
+        self.values[tag] = value
+        if r.check == "frozen":
+            if previous is None or value != previous:
+                self.since = ts
+                return self._clear(ts, value, "changing again")
+            bad = True
+        else:
+            if len(self.values) < len(r.inputs):
+                return []
+            diff = abs(self.values[r.inputs[0]] - self.values[r.inputs[1]])
+            bad = diff > r.tolerance
+            if not bad:
+                self.since = None
+                return self._clear(ts, diff, "agree again")
+            if self.since is None:
+                self.since = ts
+            value = diff
+        if bad and not self.active and self.since is not None and (ts - self.since).total_seconds() > r.for_s:
+            self.active = True
+            return [Condition("RAISE", self.site_id, self.block_id, r.tag, "derived", ts, priority=r.priority,
+                              onset=self.since, value=value, threshold=r.tolerance, subsystem=r.subsystem,
+                              direction="BOOL", description=r.description)]
+        return []
+
+    def _clear(self, ts: datetime, value: float, why: str) -> list[Condition]:
+        if not self.active:
+            return []
+        self.active = False
+        return [Condition("CLEAR", self.site_id, self.block_id, self.rule.tag, "derived", ts, value=value,
+                          subsystem=self.rule.subsystem, reason=why)]
+
+
 EDGE_TAG = "EDGE-heartbeat"
 
 

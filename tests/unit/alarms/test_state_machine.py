@@ -312,3 +312,28 @@ def test_every_event_carries_the_state_after_and_the_actor() -> None:
     e = evs[0]
     assert (e.state_after, e.actor, e.reason, e.source) == ("ACTIVE_ACK", "nick", "seen", "operator")
     assert acked.acked_by == "nick" and acked.acked_at == at(5)
+
+
+# ----------------------------------------------------------------------------- derived rules
+def test_frozen_watchdog_counter_raises_p0_after_5_s_and_clears_when_it_counts_again() -> None:
+    from mcs.alarms.rules import DEFAULT_DERIVED
+
+    rule = next(r for r in DEFAULT_DERIVED if r.tag == "ALM-PLC-WD")
+    dev = sm.DerivedEvaluator(rule, "ab", "block-01")
+    out = []
+    for t, v in [(0, 10), (1, 11), (2, 11), (5, 11), (7, 11), (8, 12)]:
+        out += [(c.change, c.tag, c.priority, c.ts) for c in dev.sample("PLC-SAFE-watchdog", at(t), v)]
+    assert out == [("RAISE", "ALM-PLC-WD", "P0", at(7)), ("CLEAR", "ALM-PLC-WD", None, at(8))]
+
+
+def test_valve_position_command_mismatch() -> None:
+    from mcs.alarms.rules import DEFAULT_DERIVED
+
+    rule = next(r for r in DEFAULT_DERIVED if r.tag == "ALM-VEXP-MISMATCH")
+    dev = sm.DerivedEvaluator(rule, "ab", "block-01")
+    feed = [("V-EXP-cmd", 0, 100), ("V-EXP-pos", 0, 0), ("V-EXP-pos", 4, 40), ("V-EXP-pos", 9, 98),
+            ("V-EXP-pos", 12, 99), ("V-EXP-cmd", 20, 0), ("V-EXP-pos", 25, 90), ("V-EXP-pos", 31, 90),
+            ("V-EXP-pos", 32, 2)]
+    out = [(c.change, round(c.value or 0), c.onset) for tag, t, v in feed for c in dev.sample(tag, at(t), v)]
+    # travel that reaches the command within 10 s is fine; a valve stuck at 90 % for > 10 s is not
+    assert out == [("RAISE", 90, at(20)), ("CLEAR", 2, None)]
