@@ -67,7 +67,8 @@ def alarms() -> None:
 @click.option("--group", default=None, help="Shared-subscription group (default mcs-alarms; env MCS_ALARMS_GROUP).")
 @click.option("--client-id", default=None, help="Stable MQTT client id (default mcs-alarms-{instance}).")
 def run(group: str | None, client_id: str | None) -> None:
-    """Run the live alarm engine until SIGTERM/Ctrl-C."""
+    """Run the live alarm engine until SIGTERM/Ctrl-C (keeps its session: restart-safe); SIGUSR1 leaves the
+    shared group for good (scale-down)."""
     from ingest_daemons.alarms.config import AlarmSettings
     from ingest_daemons.alarms.engine import AlarmEngine
 
@@ -76,6 +77,7 @@ def run(group: str | None, client_id: str | None) -> None:
     eng = AlarmEngine(database_url(), mqtt_url(), AlarmSettings(**overrides))
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: eng.stop())
+    signal.signal(signal.SIGUSR1, lambda *_: eng.leave())  # scale-down: leave the group, end the session
     eng.run()
 
 

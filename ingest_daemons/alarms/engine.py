@@ -70,6 +70,9 @@ class AlarmEngine:
         self.stop_event = threading.Event()
         self.ready = threading.Event()       # state restored, worker running
         self.subscribed = threading.Event()  # the broker granted the subscriptions
+        self.unsubscribed = threading.Event()
+        self.leaving = False
+        self._last_arrival = 0.0
         self.epoch = 0
         self.client: mqtt.Client | None = None
         self.counters: dict[str, Any] = {"received": 0, "decode_errors": 0, "mode_events": 0, "heartbeats": 0,
@@ -109,6 +112,7 @@ class AlarmEngine:
         client.on_disconnect = self._on_disconnect
         client.on_message = self._on_message
         client.on_subscribe = lambda *a: self.subscribed.set()
+        client.on_unsubscribe = lambda *a: self.unsubscribed.set()
         props = Properties(PacketTypes.CONNECT)
         props.SessionExpiryInterval = self.settings.session_expiry_s
         props.ReceiveMaximum = self.settings.receive_maximum
@@ -133,6 +137,7 @@ class AlarmEngine:
             log.warning("disconnected from the broker (%s); reconnecting", reason)
 
     def _on_message(self, client: mqtt.Client, userdata: Any, msg: mqtt.MQTTMessage) -> None:
+        self._last_arrival = time.monotonic()
         self.queue.put((msg.topic, msg.payload, msg.mid, msg.qos, bool(msg.retain), self.epoch, datetime.now(UTC)))
 
     # ------------------------------------------------------------------------------ handling
@@ -235,7 +240,16 @@ class AlarmEngine:
         last: dict[str, float] = {"registry": time.monotonic()}
         self.ready.set()
         try:
+            unsubscribe_sent = 0.0
             while not self.stop_event.is_set():
+                if self.leaving and self.client is not None:
+                    if not unsubscribe_sent:
+                        log.info("leaving group %s: unsubscribing, draining the session", self.settings.group)
+                        self.client.unsubscribe(self.subscriptions)
+                        unsubscribe_sent = time.monotonic()
+                    elif (self.unsubscribed.is_set() and self.queue.empty()
+                          and time.monotonic() - max(self._last_arrival, unsubscribe_sent) > 1.0):
+                        break
                 try:
                     msg = self.queue.get(timeout=min(0.2, self.settings.tick_s))
                     self._work_one(msg)
@@ -258,9 +272,20 @@ class AlarmEngine:
     def stop(self) -> None:
         self.stop_event.set()
 
+    def leave(self) -> None:
+        """Scale-down (SIGUSR1): leave the shared group for good. Mosquitto hands a shared subscription's
+        messages to offline member sessions too, so a replica removed with its session kept would strand
+        its share until the session expires. Unsubscribe, drain, then end the session."""
+        self.leaving = True
+
     def close(self) -> None:
         if self.client is not None:
-            self.client.disconnect()
+            if self.leaving:
+                props = Properties(PacketTypes.DISCONNECT)
+                props.SessionExpiryInterval = 0          # the session ends with this connection
+                self.client.disconnect(properties=props)
+            else:
+                self.client.disconnect()
             self.client.loop_stop()
             self.client = None
         self.notifier.stop()

@@ -230,3 +230,27 @@ def test_shelve_expiry_is_applied_by_the_engine_job(demo: Engine, standing_alarm
     assert actions.expire_shelves(demo) == []
     assert actions.expire_shelves(demo, datetime.now(UTC) + timedelta(minutes=2)) == [standing_alarm]
     assert events_for(demo, "TT-L2s")[-1] == "UNSHELVED"
+
+
+def test_leaving_the_group_ends_the_session(demo: Engine, database_url: str, broker_url: str) -> None:
+    """Scale-down: after leave() the broker holds no session for the replica (Mosquitto would otherwise
+    queue the group's share for it)."""
+    import paho.mqtt.client as mqtt
+    from paho.mqtt.enums import CallbackAPIVersion
+
+    from mcs.runtime import mqtt_host_port
+
+    client_id = f"alarms-leave-{uuid.uuid4().hex[:6]}"
+    with running_engine(database_url, broker_url, client_id=client_id) as eng:
+        eng.leave()
+        wait_for(lambda: eng.client is None, timeout_s=15, what="engine left and closed")
+    present: list[bool] = []
+    probe = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5)
+    probe.on_connect = lambda c, u, flags, rc, p: present.append(bool(flags.session_present))
+    host, port = mqtt_host_port(broker_url)
+    probe.connect(host, port, clean_start=False)
+    probe.loop_start()
+    wait_for(lambda: present, what="probe connect")
+    probe.loop_stop()
+    probe.disconnect()
+    assert present == [False]
