@@ -4,8 +4,10 @@
             min_date/max_date (inclusive); a range backfill runs as one dbt invocation.
 * monthly — month-grain marts and the finance-facing `reports` schema: one calendar month per
             partition, same vars (first/last day of the month).
-* static  — everything else (staging/intermediate views, dimensions, yearly marts): unpartitioned,
-            rebuilt with the daily job.
+* static  — models with no partitioned ancestor (staging/intermediate views, dimensions, seeds,
+            alarm marts): unpartitioned, rebuilt with the daily job before the days.
+Models built on daily/monthly models without a kind of their own (yearly marts, intermediate
+month aggregates) are month-scoped.
 
 One translator (`McsDbtTranslator`) owns asset keys (`[schema, model]`, sources `[source, table]`),
 groups (the mart's business area) and owners, so the rest of the code location and the report
@@ -90,19 +92,69 @@ def _node_folder(props: Mapping[str, Any]) -> list[str]:
     return fqn[1:-1] if len(fqn) > 2 else fqn[1:2]
 
 
-def partition_kind(props: Mapping[str, Any]) -> str:
-    """How a model is rebuilt: 'daily', 'monthly' or 'static' (see the module docstring)."""
+def _own_kind(props: Mapping[str, Any]) -> str | None:
+    """The kind a node declares or its name/materialisation implies; None = decided by its parents."""
     meta = (props.get("config") or {}).get("meta") or props.get("meta") or {}
     wanted = (meta.get("dagster") or {}).get("partition")
     if wanted in PARTITION_KINDS:
         return str(wanted)
+    if (props.get("config") or {}).get("materialized") == "incremental":
+        return "daily"
     name = str(props.get("alias") or props.get("name"))
     folders = _node_folder(props)
     if name.endswith(MONTHLY_SUFFIXES) or (folders and folders[0] == "reports"):
         return "monthly"
-    if (props.get("config") or {}).get("materialized") == "incremental":
-        return "daily"
-    return "static"
+    return None
+
+
+@lru_cache(maxsize=4)
+def _kinds(manifest_id: int) -> dict[str, str]:
+    """Kind of every model/seed/snapshot of the loaded manifest.
+
+    A node without a kind of its own follows the graph so that the three builds always run in the
+    order static → daily → monthly and never interleave: with no partitioned ancestor it is static;
+    built on a partitioned model it is daily when a daily model depends on it (e.g. a view between
+    two roll-ups) and month-scoped otherwise (yearly marts, month aggregates).
+    """
+    manifest = load_manifest()
+    nodes = {uid: n for uid, n in manifest["nodes"].items() if n["resource_type"] in ("model", "seed", "snapshot")}
+    parents = {uid: [p for p in n.get("depends_on", {}).get("nodes", []) if p in nodes] for uid, n in nodes.items()}
+    children: dict[str, list[str]] = {uid: [] for uid in nodes}
+    for uid, ps in parents.items():
+        for p in ps:
+            children[p].append(uid)
+    own = {uid: _own_kind(n) for uid, n in nodes.items()}
+
+    def reach(start: str, edges: dict[str, list[str]]) -> set[str]:
+        seen: set[str] = set()
+        stack = list(edges[start])
+        while stack:
+            uid = stack.pop()
+            if uid not in seen:
+                seen.add(uid)
+                stack.extend(edges[uid])
+        return seen
+
+    kinds: dict[str, str] = {}
+    for uid in nodes:
+        if own[uid] is not None:
+            kinds[uid] = own[uid]  # type: ignore[assignment]
+        elif not any(own[a] in ("daily", "monthly") for a in reach(uid, parents)):
+            kinds[uid] = "static"
+        elif any(own[d] == "daily" for d in reach(uid, children)):
+            kinds[uid] = "daily"
+        else:
+            kinds[uid] = "monthly"
+    return kinds
+
+
+def partition_kind(props: Mapping[str, Any]) -> str:
+    """How a node is rebuilt: 'daily', 'monthly' or 'static' (see the module docstring and _kinds)."""
+    kinds = _kinds(id(load_manifest()))
+    uid = props.get("unique_id")
+    if uid in kinds:
+        return kinds[uid]
+    return _own_kind(props) or "static"
 
 
 class McsDbtTranslator(DagsterDbtTranslator):
@@ -134,7 +186,7 @@ class McsDbtTranslator(DagsterDbtTranslator):
 
     def get_tags(self, dbt_resource_props: Mapping[str, Any]) -> Mapping[str, str]:
         tags = dict(super().get_tags(dbt_resource_props))
-        if dbt_resource_props["resource_type"] == "model":
+        if dbt_resource_props["resource_type"] in ("model", "seed", "snapshot"):
             tags["mcs/partition"] = partition_kind(dbt_resource_props)
         return tags
 
@@ -168,6 +220,10 @@ def _window_vars(context: AssetExecutionContext) -> dict[str, str]:
 
 
 def _stream(context: AssetExecutionContext, dbt: McsDbtCliResource, args: list[str]) -> Iterator[Any]:
+    # cautious: a test runs only when all of its parents are in this build — a relationships test
+    # from a daily roll-up to a dimension must not run in the static build before the roll-up exists.
+    if "--indirect-selection" not in args:
+        args = [*args, "--indirect-selection", "cautious"]
     context.log.info("dbt %s", " ".join(args))
     yield from dbt.cli(args, context=context).stream()
 

@@ -161,15 +161,19 @@ FINANCE_CHECKS: list[AssetChecksDefinition] = [billing_meter_completeness, billi
 # --- daily telemetry (warn) ---------------------------------------------------------------------------
 
 def _daily_profiles(context: AssetCheckExecutionContext, conn: Connection) -> tuple[pd.DataFrame, str]:
-    day = datetime.strptime(context.partition_key, "%Y-%m-%d").date()
+    """Per-point profiles of every site for the run's site-local day(s) (a backfill may run a range)."""
+    window = context.partition_time_window
+    first = window.start.date()
+    last = (window.end - timedelta(days=1)).date()
     frames = []
     for (site_id,) in conn.execute(text("SELECT site_id FROM ref.sites WHERE retired_at IS NULL ORDER BY site_id")):
-        window = queries.local_window(conn, site_id, day, day)
-        profile = queries.point_profile(conn, window, billing_only=False)
+        local = queries.local_window(conn, site_id, first, last)
+        profile = queries.point_profile(conn, local, billing_only=False)
         if not profile.empty:
             profile.insert(0, "site_id", site_id)
             frames.append(profile)
-    return (pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()), day.isoformat()
+    label = first.isoformat() if first == last else f"{first.isoformat()}..{last.isoformat()}"
+    return (pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()), label
 
 
 @asset_check(asset=RAW_TELEMETRY, partitions_def=daily_partitions,

@@ -1,11 +1,13 @@
-"""Jobs: what runs together. Run tags feed the instance's concurrency limits (infra/dagster.yaml):
-one dbt build at a time (`mcs/dbt`), at most two report runs (`mcs/report`)."""
+"""Jobs: what runs together (partitioning is inferred from the selected assets).
+
+Run tags feed the instance's concurrency limits (infra/dagster.yaml): one dbt build at a time
+(`mcs/dbt`), at most two report runs (`mcs/report`).
+"""
 
 from dagster import AssetSelection, define_asset_job
 
 from assets.keys import FINANCE_INPUTS, REPORT_PREFIX
 from expectations.checks import DAILY_CHECKS, FRESHNESS_CHECKS
-from orchestration.partitions import daily_partitions, monthly_partitions, report_partitions
 
 DBT_TAGS = {"mcs/dbt": "build"}
 
@@ -13,7 +15,6 @@ daily_rollups_job = define_asset_job(
     "daily_rollups",
     selection=AssetSelection.tag("mcs/partition", "static") | AssetSelection.tag("mcs/partition", "daily")
     | AssetSelection.checks(*DAILY_CHECKS),
-    partitions_def=daily_partitions,
     tags=DBT_TAGS,
     description="Site-local day: staging/dimensions, every incremental roll-up and energy mart, telemetry checks.",
 )
@@ -21,15 +22,13 @@ daily_rollups_job = define_asset_job(
 monthly_marts_job = define_asset_job(
     "monthly_marts",
     selection=AssetSelection.tag("mcs/partition", "monthly"),
-    partitions_def=monthly_partitions,
     tags=DBT_TAGS,
     description="Calendar month: month-grain marts and the finance-facing reports schema.",
 )
 
 monthly_reports_job = define_asset_job(
     "monthly_reports",
-    selection=AssetSelection.keys(FINANCE_INPUTS) | AssetSelection.key_prefixes([REPORT_PREFIX]),
-    partitions_def=report_partitions,
+    selection=AssetSelection.assets(FINANCE_INPUTS) | AssetSelection.key_prefixes([REPORT_PREFIX]),
     tags={"mcs/report": "monthly"},
     description="One site's month: finance gate (blocking checks) and every PDF/XLSX report.",
 )
