@@ -53,6 +53,7 @@ class MemoryStore:
     events: list[EventRow] = field(default_factory=list)
     _event_keys: set[tuple[str, str, datetime]] = field(default_factory=set)
     _open: dict[tuple[str, str, str, str], str] = field(default_factory=dict)
+    _latest: dict[tuple[str, str, str], str] = field(default_factory=dict)
 
     @contextmanager
     def transaction(self) -> Iterator[MemoryStore]:
@@ -73,14 +74,18 @@ class MemoryStore:
                       key=lambda r: r.alarm_id)
 
     def latest_for(self, site_id: str, block_id: str, tag: str) -> AlarmRecord | None:
-        cands = [r for r in self.records.values() if (r.site_id, r.block_id, r.tag) == (site_id, block_id, tag)]
-        return max(cands, key=lambda r: (r.raised_at, r.alarm_id), default=None)
+        aid = self._latest.get((site_id, block_id, tag))
+        return self.records.get(aid) if aid else None
 
     def save(self, rec: AlarmRecord, events: list[EventRow]) -> list[EventRow]:
         old = self.records.get(rec.alarm_id)
         if old is not None and old.is_open:
             self._open.pop((old.site_id, old.block_id, old.tag, old.kind), None)
         self.records[rec.alarm_id] = rec
+        key = (rec.site_id, rec.block_id, rec.tag)
+        latest = self.records.get(self._latest.get(key, ""))
+        if latest is None or (rec.raised_at, rec.alarm_id) >= (latest.raised_at, latest.alarm_id):
+            self._latest[key] = rec.alarm_id
         if rec.is_open:
             self._open[(rec.site_id, rec.block_id, rec.tag, rec.kind)] = rec.alarm_id
         new = []
