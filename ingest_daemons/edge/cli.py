@@ -3,13 +3,24 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import logging
+import os
 import signal
 
 import click
 
 from mcs.runtime import UserError, check_database, database_url, mqtt_url
 from mcs.settings import get_settings
+
+
+def dump_tasks() -> None:
+    """Log every asyncio task's stack (a stuck edge can be asked where it waits without stopping it)."""
+    log = logging.getLogger("ingest_daemons.edge")
+    for task in asyncio.all_tasks():
+        buf = io.StringIO()
+        task.print_stack(limit=6, file=buf)
+        log.warning("task %s:\n%s", task.get_name(), buf.getvalue())
 
 
 @click.command("edge")
@@ -58,8 +69,15 @@ def edge(site_id: str | None, block_id: str | None, all_blocks: bool, mode_messa
     async def main() -> None:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
+        def on_signal() -> None:
+            if stop.is_set():       # a second signal: leave now; the spool keeps every unsent message
+                logging.getLogger("ingest_daemons.edge").warning("second signal: exiting without draining")
+                os._exit(1)
+            stop.set()
+
         for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, stop.set)
+            loop.add_signal_handler(sig, on_signal)
+        loop.add_signal_handler(signal.SIGUSR1, dump_tasks)   # `kill -USR1 <pid>`: where is every task waiting
         runners = [EdgeRunner(c, mqtt_url(settings), settings.data_dir, edge_settings, database_url=db_url,
                               reload=reloader(c.site_id, c.block_id)) for c in configs]
         await asyncio.gather(*(r.run(stop) for r in runners))

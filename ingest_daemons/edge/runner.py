@@ -50,6 +50,17 @@ from mcs.wire import (
 log = logging.getLogger(__name__)
 
 
+async def _cancel(tasks: list[asyncio.Task], what: str, timeout_s: float = 5.0) -> None:
+    """Cancel tasks and wait for them, at most timeout_s (a task that swallows cancellation is logged)."""
+    for t in tasks:
+        t.cancel()
+    if tasks:
+        _, pending = await asyncio.wait(tasks, timeout=timeout_s)
+        if pending:
+            log.error("%s: %d tasks did not stop within %.0f s: %s", what, len(pending), timeout_s,
+                      ", ".join(t.get_name() for t in pending))
+
+
 @dataclass
 class Adapter:
     name: str
@@ -107,13 +118,13 @@ class EdgeRunner:
                  "mqtt/derived")
 
     async def stop(self) -> None:
-        for t in self.tasks:
-            t.cancel()
-        for t in self.tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await t
+        """Stop polling, then let the uplink drain; every step is bounded so SIGTERM always ends the edge."""
+        await _cancel(self.tasks, "edge tasks")
         for a in list(self.adapters.values()):
-            await self._stop_adapter(a)
+            try:
+                await asyncio.wait_for(self._stop_adapter(a), 10)
+            except TimeoutError:
+                log.error("adapter %s did not stop within 10 s; leaving it", a.name)
         if self.snmp_engine is not None:
             self.snmp_engine.close_dispatcher()
             self.snmp_engine = None
@@ -167,15 +178,11 @@ class EdgeRunner:
                                                    name=f"poll-{a.name}-{poll_ms}"))
 
     async def _stop_adapter(self, a: Adapter) -> None:
-        for t in a.tasks:
-            t.cancel()
-        for t in a.tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await t
+        await _cancel(a.tasks, f"{a.name} pollers")
         a.tasks = []
         for poller in a.pollers:
             with contextlib.suppress(Exception):
-                await poller.close()
+                await asyncio.wait_for(poller.close(), 5)
         a.stats.running = False
 
     async def restart_adapter(self, name: str) -> int:
