@@ -24,16 +24,24 @@
         + (1.0 - least(greatest(({{ volume_pct }}) / 100.0, 0.0), 1.0)) * {{ water_density('20.0') }}))
 {%- endmacro %}
 
+{#- Mixture properties from the PG mass fraction `w` (a column, see pg_mass_fraction): models
+    compute w once per row and pass the column, which keeps the SQL small. -#}
+{% macro glycol_density_w(theta, w) -%}
+    (1.0 / (({{ w }}) / (1054.0 - 0.72 * ({{ theta }})) + (1.0 - ({{ w }})) / {{ water_density(theta) }})
+     + 93.0 * ({{ w }}) * (1.0 - ({{ w }})))
+{%- endmacro %}
+
+{% macro glycol_cp_w(theta, w) -%}
+    ((1.0 - ({{ w }})) * {{ water_cp(theta) }} + ({{ w }}) * (2.47 + 0.0050 * ({{ theta }}))
+     + 0.67 * ({{ w }}) * (1.0 - ({{ w }})))
+{%- endmacro %}
+
 {% macro glycol_density(theta, volume_pct) -%}
-    (1.0 / ({{ pg_mass_fraction(volume_pct) }} / (1054.0 - 0.72 * ({{ theta }}))
-            + (1.0 - {{ pg_mass_fraction(volume_pct) }}) / {{ water_density(theta) }})
-     + 93.0 * {{ pg_mass_fraction(volume_pct) }} * (1.0 - {{ pg_mass_fraction(volume_pct) }}))
+    {{ glycol_density_w(theta, pg_mass_fraction(volume_pct)) }}
 {%- endmacro %}
 
 {% macro glycol_cp(theta, volume_pct) -%}
-    ((1.0 - {{ pg_mass_fraction(volume_pct) }}) * {{ water_cp(theta) }}
-     + {{ pg_mass_fraction(volume_pct) }} * (2.47 + 0.0050 * ({{ theta }}))
-     + 0.67 * {{ pg_mass_fraction(volume_pct) }} * (1.0 - {{ pg_mass_fraction(volume_pct) }}))
+    {{ glycol_cp_w(theta, pg_mass_fraction(volume_pct)) }}
 {%- endmacro %}
 
 {#- ρ [kg/m³] of water (glycol_pct none) or of the PG mixture. A glycol_pct ≤ 0 means water, as in Python. -#}

@@ -9,9 +9,10 @@ with cases as (
         155.83381085 as expected_kw
     union all
     select
-        'glycol loop 2',
-        {{ thermal_power_kw('90.0', '45.0', '35.0', '35.0') }},
-        971.58924611
+        'glycol loop 2' as case_name,
+        {{ thermal_power_kw('90.0', '45.0', '35.0', '35.0') }} as kw,
+        971.58924611 as expected_kw
 )
 
-select * from cases where abs(kw - expected_kw) > 0.001
+select * from cases
+where abs(kw - expected_kw) > 0.001

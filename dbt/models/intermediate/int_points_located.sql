@@ -25,7 +25,8 @@ select
         when p.kind not in ('accumulator', 'counter') then null
         when p.snmp_type = 'Counter64' or p.data_type = 'uint64' then power(2::numeric, 64) * p.scale::numeric
         when p.data_type = 'int64' then power(2::numeric, 63) * p.scale::numeric
-        when p.snmp_type in ('Counter32', 'Gauge32') or p.data_type = 'uint32' then power(2::numeric, 32) * p.scale::numeric
+        when p.snmp_type in ('Counter32', 'Gauge32') or p.data_type = 'uint32'
+            then power(2::numeric, 32) * p.scale::numeric
         when p.data_type = 'int32' then power(2::numeric, 31) * p.scale::numeric
         when p.data_type = 'uint16' then power(2::numeric, 16) * p.scale::numeric
         when p.data_type = 'int16' then power(2::numeric, 15) * p.scale::numeric

@@ -1,9 +1,10 @@
 -- Calendar from 2026-01-01 (the earliest block epoch) to two years ahead; site-independent.
 with days as (
     select cast(d as date) as date_day
-    from generate_series(
-        date '2026-01-01', cast(date_trunc('year', current_date) + interval '2 years' as date), interval '1 day'
-    ) as d
+    from
+        generate_series(
+            date '2026-01-01', cast(date_trunc('year', current_date) + interval '2 years' as date), interval '1 day'
+        ) as d
 )
 
 select

@@ -32,7 +32,8 @@ select
         {{ expected_intervals('m.month_start', "m.month_start + interval '1 month'", 's.timezone') }} - m.n_intervals, 0
     ) / {{ expected_intervals('m.month_start', "m.month_start + interval '1 month'", 's.timezone') }} as missing_ratio,
     (
-        m.n_intervals < 0.95 * {{ expected_intervals('m.month_start', "m.month_start + interval '1 month'", 's.timezone') }}
+        m.n_intervals
+        < 0.95 * {{ expected_intervals('m.month_start', "m.month_start + interval '1 month'", 's.timezone') }}
         or m.n_resets > 0
     ) as needs_review
 from monthly as m

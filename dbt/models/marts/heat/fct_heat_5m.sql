@@ -86,19 +86,18 @@ grid as (
         on m.site_id = c.site_id and m.block_id = c.block_id and m.bucket = c.bucket
 ),
 
-modes as (
+mode_overlaps as (
     select
         g.site_id,
         g.block_id,
         g.bucket,
-        sum(
-            extract(epoch from least(g.bucket + interval '5 minutes', coalesce(i.valid_to, 'infinity'))
-                - greatest(g.bucket, i.valid_from))
-        ) filter (where i.is_billable) as billable_s,
-        (array_agg(i.mode order by least(g.bucket + interval '5 minutes', coalesce(i.valid_to, 'infinity'))
-            - greatest(g.bucket, i.valid_from) desc))[1] as dominant_mode,
-        count(distinct i.mode)::integer as n_modes,
-        bool_or(i.is_inferred) as mode_inferred
+        i.mode as mode_name,
+        i.is_billable,
+        i.is_inferred,
+        extract(
+            epoch from least(g.bucket + interval '5 minutes', coalesce(i.valid_to, 'infinity'))
+            - greatest(g.bucket, i.valid_from)
+        ) as overlap_s
     from grid as g
     inner join {{ ref('fct_mode_intervals') }} as i
         on
@@ -106,7 +105,19 @@ modes as (
             and g.block_id = i.block_id
             and i.valid_from < g.bucket + interval '5 minutes'
             and coalesce(i.valid_to, 'infinity') > g.bucket
-    group by g.site_id, g.block_id, g.bucket
+),
+
+modes as (
+    select
+        site_id,
+        block_id,
+        bucket,
+        sum(overlap_s) filter (where is_billable) as billable_s,
+        (array_agg(mode_name order by overlap_s desc))[1] as dominant_mode,
+        count(distinct mode_name)::integer as n_modes,
+        bool_or(is_inferred) as mode_inferred
+    from mode_overlaps
+    group by site_id, block_id, bucket
 ),
 
 flagged as (

@@ -37,7 +37,8 @@ select
         {{ expected_intervals('m.month_start', "m.month_start + interval '1 month'", 's.timezone') }} - m.n_intervals, 0
     ) / {{ expected_intervals('m.month_start', "m.month_start + interval '1 month'", 's.timezone') }} as missing_ratio,
     (
-        m.n_intervals < 0.95 * {{ expected_intervals('m.month_start', "m.month_start + interval '1 month'", 's.timezone') }}
+        m.n_intervals
+        < 0.95 * {{ expected_intervals('m.month_start', "m.month_start + interval '1 month'", 's.timezone') }}
         or m.kwht_held > 0
         or m.n_meter_fault_intervals > 0
         or m.n_resets > 0

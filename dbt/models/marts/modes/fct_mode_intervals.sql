@@ -57,7 +57,8 @@ intervals as (
 select
     site_id,
     block_id,
-    site_id || '/' || block_id || '@' || to_char(valid_from at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US') as interval_id,
+    site_id || '/' || block_id || '@'
+    || to_char(valid_from at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US') as interval_id,
     mode,
     valid_from,
     valid_to,
