@@ -7,6 +7,10 @@
   a finite lifetime (`cov_lifetime_s`, default 300 s, domain §2.9) and renewed at half the lifetime by
   the poller itself, so a renewal failure is seen and the subscription re-made; a notification is
   published at once instead of waiting for the 30 s poll.
+* Units: analog objects also report their BACnet `units`; a value in a unit other than the point's
+  canonical one is converted (°F → °C, bar/psi/Pa → kPa, L/s, L/min, gpm → m³/h, W → kW); an
+  engineering unit the edge cannot convert makes the reading UNCERTAIN instead of publishing a
+  wrong number.
 * Quality: statusFlags fault → BAD; out-of-service or overridden → UNCERTAIN (the value is not the
   live field value); otherwise the range rule. Binary active/inactive → 1/0; analogs raw × scale + offset.
 * Read-only toward the host BMS (§2.9): the application is wrapped in `ReadOnly`, which exposes only
@@ -56,6 +60,31 @@ def flags_quality(flags: object) -> int:
     return GOOD
 
 
+# BACnet engineering units → (canonical unit, conversion)
+CONVERSIONS = {
+    "degreesFahrenheit": ("°C", lambda v: (v - 32.0) * 5.0 / 9.0), "degreesKelvin": ("°C", lambda v: v - 273.15),
+    "degreesCelsius": ("°C", None), "kilopascals": ("kPa", None), "pascals": ("kPa", lambda v: v / 1000.0),
+    "bars": ("kPa", lambda v: v * 100.0), "poundsForcePerSquareInch": ("kPa", lambda v: v * 6.894757),
+    "cubicMetersPerHour": ("m³/h", None), "litersPerSecond": ("m³/h", lambda v: v * 3.6),
+    "litersPerMinute": ("m³/h", lambda v: v * 0.06), "usGallonsPerMinute": ("m³/h", lambda v: v * 0.2271247),
+    "kilowatts": ("kW", None), "watts": ("kW", lambda v: v / 1000.0), "percent": ("%", None),
+}
+
+
+_CONVERSIONS = {k.lower(): v for k, v in CONVERSIONS.items()}
+
+
+def to_canonical(p: PointSpec, value: float, units: object) -> tuple[float, bool]:
+    """(value in the point's unit, converted-or-already-right). Unknown pairs are not guessed."""
+    name = str(units).replace("-", "").lower() if units is not None else ""     # bacpypes3: "degrees-celsius"
+    if not name or name == "nounits":
+        return value, True
+    canonical, fn = _CONVERSIONS.get(name, (None, None))
+    if canonical != p.unit:
+        return value, False
+    return (fn(value) if fn else value), True
+
+
 def engineering(p: PointSpec, value: object) -> float:
     text = str(value)
     binary = {"active": 1.0, "inactive": 0.0}
@@ -84,6 +113,8 @@ class BacnetPoller:
         self.rpm_supported = True
         self.last_good = LastGood()
         self.flags: dict[str, int] = {}
+        self.units: dict[str, object] = {}
+        self.unit_warned: set[str] = set()
         self.app: ReadOnly | None = None
         self.cov_tasks: list[asyncio.Task] = []
         self.cov_notifications = 0
@@ -118,20 +149,32 @@ class BacnetPoller:
         if isinstance(value, ErrorRejectAbortNack) or value is None or type(value).__name__ == "ErrorType":
             return self.last_good.bad(p, ts, f"{p.address}: {value}")
         try:
-            v = engineering(p, value)
+            v, convertible = to_canonical(p, engineering(p, value), self.units.get(p.tag))
         except (TypeError, ValueError):
             return self.last_good.bad(p, ts, f"{p.address}: not a number ({value!r})")
         fq = flags_quality(flags) if flags is not None else self.flags.get(p.tag, GOOD)
+        if not convertible:
+            fq = max(fq, UNCERTAIN)
+            if p.tag not in self.unit_warned:
+                self.unit_warned.add(p.tag)
+                log.warning("bacnet %s %s: device reports %s, point unit %s: published UNCERTAIN",
+                            self.device.device_id, p.tag, self.units.get(p.tag), p.unit)
         self.flags[p.tag] = fq
         if fq == BAD:
             return self.last_good.bad(p, ts, "statusFlags: fault")
         s = self.last_good.good(p, ts, v)
         return Sample(s.tag, s.ts, s.value, max(s.quality, fq), s.error)
 
+    def _props(self, tag: str) -> list[str]:
+        props = ["present-value", "status-flags"]
+        if self.objects[tag][0].attr.startswith("analog"):
+            props.append("units")
+        return props
+
     async def _rpm(self, tags: list[str]) -> dict[str, tuple[object, object]]:
         request: list = []
         for t in tags:
-            request += [self.objects[t], ["present-value", "status-flags"]]
+            request += [self.objects[t], self._props(t)]
         self.requests_total += 1
         result = await asyncio.wait_for(self.app.read_property_multiple(self.address, request), self.timeout_s)
         by_obj: dict[tuple, dict[str, object]] = {}
@@ -140,6 +183,8 @@ class BacnetPoller:
         out = {}
         for t in tags:
             props = by_obj.get(tuple(self.objects[t]), {})
+            if "units" in props and not isinstance(props["units"], ErrorRejectAbortNack):
+                self.units[t] = props["units"]
             out[t] = (props.get("present-value"), props.get("status-flags"))
         return out
 
@@ -147,13 +192,16 @@ class BacnetPoller:
         out = {}
         for t in tags:
             values = []
-            for prop in ("present-value", "status-flags"):
+            props = self._props(t) if t not in self.units else ["present-value", "status-flags"]
+            for prop in props:
                 self.requests_total += 1
                 try:
                     values.append(await asyncio.wait_for(
                         self.app.read_property(self.address, self.objects[t], prop), self.timeout_s))
                 except ErrorRejectAbortNack as exc:
                     values.append(exc if prop == "present-value" else None)
+            if len(values) > 2 and values[2] is not None:
+                self.units[t] = values[2]
             out[t] = (values[0], values[1])
         return out
 

@@ -84,6 +84,13 @@ def test_bacnet_rpm_fallback_cov_and_status_flags(binding, live):
                 device.objects["TT-HOST-hw-tank"].reliability = "no-sensor"        # statusFlags fault
                 device.objects["TT-HOST-hw-supply"].outOfService = True             # statusFlags out-of-service
                 flagged = await poller.read()
+                ret = device.objects["TT-HOST-hw-return"]
+                celsius = float(ret.presentValue)
+                ret.units, ret.presentValue = "degreesFahrenheit", celsius * 9 / 5 + 32     # a US BMS
+                device.objects["HOST-cnb-mode"].units = "kilowatts"                         # nonsense for an enum
+                converted = await poller.read()
+                ret.units, ret.presentValue = "degreesCelsius", celsius
+                device.objects["HOST-cnb-mode"].units = "noUnits"
                 before = live.by_device["host-bms"]["HOST-demand"]
                 live.by_device["host-bms"]["HOST-demand"] = 1.0 - before
                 device.refresh()
@@ -98,17 +105,20 @@ def test_bacnet_rpm_fallback_cov_and_status_flags(binding, live):
                     poller.app.write_property(poller.address, poller.objects["HOST-demand"], "present-value", 1)
                 device.stop()                                                       # the BMS leaves the network
                 gone = await poller.read()
-                return rpm, requests_rpm, flagged, fallback, gone, before, poller
+                return rpm, requests_rpm, flagged, converted, celsius, fallback, gone, before, poller
             finally:
                 await poller.close()
                 live.update(live.now)
 
-    rpm, requests_rpm, flagged, fallback, gone, before, poller = asyncio.run(scenario())
+    rpm, requests_rpm, flagged, converted, celsius, fallback, gone, before, poller = asyncio.run(scenario())
     assert len(rpm) == 8 and requests_rpm == 1
     for s in rpm:
         assert s.quality == GOOD and s.value == pytest.approx(live.values[s.tag], abs=1e-4), s.tag
     q = {s.tag: s.quality for s in flagged}
     assert q["TT-HOST-hw-tank"] == BAD and q["TT-HOST-hw-supply"] == UNCERTAIN and q["TT-HOST-hw-return"] == GOOD
+    conv = {s.tag: s for s in converted}
+    assert conv["TT-HOST-hw-return"].value == pytest.approx(celsius, abs=1e-3)          # °F → °C
+    assert conv["TT-HOST-hw-return"].quality == GOOD and conv["HOST-cnb-mode"].quality == UNCERTAIN
     assert any(s.tag == "HOST-demand" and s.value == 1.0 - before for s in notified)    # change notified at once
     assert poller.cov_renewals >= 2 and poller.cov_errors == 0                          # finite lifetime, renewed
     assert poller.rpm_supported is False and len(fallback) == 8
