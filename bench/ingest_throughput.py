@@ -13,8 +13,8 @@ for the 2 cores. Workloads:
 
 Limits, same rows, same server, same run:
 
-* transport — a bare paho subscriber (MQTT 5, QoS 1, manual acks sent every 500 messages) that only
-  decodes each payload with mcs.wire, draining the same single-message backlog;
+* transport — a bare paho subscriber (MQTT 5, QoS 1, receive maximum 4000, manual acks sent every 500
+  messages) that only decodes each payload with mcs.wire, draining the same single-message backlog;
 * storage (idempotent) — binary COPY into a temp table + INSERT … ON CONFLICT DO NOTHING into an empty
   raw.telemetry (what the ingestor does, minus MQTT), in one transaction;
 * storage (plain) — one plain binary COPY of the same rows into an empty table with UNIQUE (point_id, ts).
@@ -28,7 +28,9 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import statistics
+import subprocess
 import sys
 import tempfile
 import threading
@@ -205,7 +207,7 @@ def drain_bare(port: int, messages: list[tuple[str, bytes]]) -> float:
     c.on_message = on_message
     c.on_connect = lambda *a: connected.set()
     props = connect_props(3600)
-    props.ReceiveMaximum = 1000
+    props.ReceiveMaximum = 4000                  # as the ingestor (2 × batch size)
     c.connect("127.0.0.1", port, clean_start=False, properties=props)
     c.loop_start()
     connected.wait(10)
@@ -216,6 +218,67 @@ def drain_bare(port: int, messages: list[tuple[str, bytes]]) -> float:
     c.loop_stop()
     drop_session(port, client_id)
     return seconds
+
+
+def live_latency(url: str, port: int, points: list, rate: float, seconds: float, log: Path) -> tuple[float, ...]:
+    """Publish single messages at `rate` msg/s (ts = publish time) to `mcs ingest` running as its own
+    process; returns (sent, p50 ms, p99 ms, max ms) of publish → insert (raw.telemetry.received_at)."""
+    reset(url)
+    client_id, group = f"bench-live-{uuid.uuid4().hex[:6]}", f"live-{uuid.uuid4().hex[:6]}"
+    env = {**os.environ, "MCS_DATABASE_URL": url, "MCS_MQTT_URL": f"mqtt://127.0.0.1:{port}",
+           "MCS_INGEST_REPORT_S": "0.5", "MCS_INSTANCE": client_id}
+    with open(log, "ab") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "mcs.cli", "ingest", "--group", group, "--client-id",
+                                 client_id], env=env, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        with psycopg.connect(url, autocommit=True) as conn:
+            deadline = time.monotonic() + 60
+            while not conn.execute("SELECT count(*) FROM ops.ingest_counters WHERE instance = %s",
+                                   (client_id,)).fetchone()[0]:
+                if time.monotonic() > deadline or proc.poll() is not None:
+                    raise RuntimeError(f"mcs ingest did not start (log {log})")
+                time.sleep(0.1)
+        time.sleep(0.5)
+        c = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"bench-edge-{uuid.uuid4().hex[:6]}",
+                        protocol=mqtt.MQTTv5)
+        c.max_inflight_messages_set(1000)
+        c.max_queued_messages_set(0)
+        c.connect("127.0.0.1", port)
+        c.loop_start()
+        topics = [(wire.telemetry_topic(p[0], p[1], p[2], p[3]), p[4]) for p in points]
+        sent, tick, began = 0, 0.01, time.monotonic()
+        last_ts: dict[int, float] = {}
+        infos = []
+        while time.monotonic() - began < seconds:
+            due = int((time.monotonic() - began) * rate)
+            while sent < due:
+                k = sent % len(topics)
+                now = max(time.time(), last_ts.get(k, 0.0) + 0.001)       # unique (point, ts) at ms precision
+                last_ts[k] = now
+                topic, unit = topics[k]
+                infos.append(c.publish(topic, wire.encode_telemetry(wire.Reading(wire.as_datetime(now), 1.0, unit)),
+                                       qos=1))
+                sent += 1
+            time.sleep(tick)
+        for info in infos:                        # every PUBACK before DISCONNECT, or paho drops the rest
+            info.wait_for_publish(60)
+        c.disconnect()
+        c.loop_stop()
+        with psycopg.connect(url, autocommit=True) as conn:
+            deadline = time.monotonic() + 60
+            while conn.execute("SELECT count(*) FROM raw.telemetry").fetchone()[0] < sent:
+                if time.monotonic() > deadline:
+                    raise RuntimeError("live run did not land every message")
+                time.sleep(0.2)
+            p50, p99, mx = conn.execute(
+                "SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY e), percentile_cont(0.99) WITHIN GROUP "
+                "(ORDER BY e), max(e) FROM (SELECT extract(epoch FROM received_at - ts) * 1000 AS e "
+                "FROM raw.telemetry) x").fetchone()
+        return float(sent), p50, p99, mx
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(30)
+        drop_session(port, client_id)
 
 
 def storage_rates(url: str, rows: list[tuple]) -> tuple[float, float]:
@@ -264,6 +327,8 @@ def main() -> None:
     ap.add_argument("--items", type=int, default=50, help="readings per batch message")
     ap.add_argument("--batch-size", type=int, default=IngestSettings().batch_size)
     ap.add_argument("--flush-ms", type=int, default=IngestSettings().flush_ms)
+    ap.add_argument("--live-seconds", type=float, default=10.0, help="latency run at half the single rate")
+    ap.add_argument("--live-rate", type=float, default=None, help="only the latency run, at this msg/s")
     args = ap.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -288,6 +353,12 @@ def main() -> None:
             single = single_messages(points, args.single, t0)
             batch = batch_messages(points, args.batches, args.items, t0 + timedelta(hours=1))
             single_rows, batch_rows = rows_of(single, points), rows_of(batch, points)
+            if args.live_rate:
+                sent, p50, p99, mx = live_latency(url, broker.port, points, args.live_rate, args.live_seconds,
+                                                  Path(tmp) / "live.log")
+                print(f"live at {args.live_rate:,.0f} msg/s for {args.live_seconds:.0f} s, {sent:,.0f} messages: "
+                      f"publish→insert p50 {p50:.0f} ms, p99 {p99:.0f} ms, max {mx:.0f} ms")
+                return
             print(f"{len(points)} points; single: {len(single)} messages; batch: {len(batch)} messages × "
                   f"{args.items} = {len(batch_rows)} readings; ingestor batch {args.batch_size}, "
                   f"flush {args.flush_ms} ms; broker {broker.kind}")
@@ -323,6 +394,12 @@ def main() -> None:
                   f"ratio batch/storage = {med['batch'] / med['idem_batch']:.2f}")
             print(f"  plain COPY of the same rows:       {med['plain_batch']:>10,.0f} rows/s  "
                   f"ratio batch/plain COPY = {med['batch'] / med['plain_batch']:.2f}")
+            if args.live_seconds > 0:
+                rate = med["single"] / 2
+                sent, p50, p99, mx = live_latency(url, broker.port, points, rate, args.live_seconds,
+                                                  Path(tmp) / "live.log")
+                print(f"  live at {rate:,.0f} msg/s (half the single rate) for {args.live_seconds:.0f} s, "
+                      f"{sent:,.0f} messages: publish→insert p50 {p50:.0f} ms, p99 {p99:.0f} ms, max {mx:.0f} ms")
         finally:
             with psycopg.connect(libpq_url(base), autocommit=True) as conn:
                 conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
