@@ -274,6 +274,11 @@ def live_latency(url: str, port: int, points: list, rate: float, seconds: float,
                 "SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY e), percentile_cont(0.99) WITHIN GROUP "
                 "(ORDER BY e), max(e) FROM (SELECT extract(epoch FROM received_at - ts) * 1000 AS e "
                 "FROM raw.telemetry) x").fetchone()
+            time.sleep(1.0)
+            counters = conn.execute("SELECT counters FROM ops.ingest_counters WHERE instance = %s",
+                                    (client_id,)).fetchone()[0]
+        print("  ingestor counters: " + ", ".join(f"{k} {counters.get(k)}" for k in (
+            "received", "batches", "route_s", "write_s", "commit_ms", "duplicates", "dead_letter")))
         return float(sent), p50, p99, mx
     finally:
         proc.send_signal(signal.SIGTERM)

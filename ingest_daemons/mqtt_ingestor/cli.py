@@ -15,7 +15,7 @@ from mcs.runtime import database_url, mqtt_url
 @click.option("--batch-size", type=click.IntRange(1, 50_000), default=None,
               help="Messages per transaction (default 2000).")
 @click.option("--flush-ms", type=click.IntRange(1, 60_000), default=None,
-              help="Flush a partial batch after this many ms (default 200).")
+              help="Flush a partial batch after this many ms (default 100).")
 @click.option("--client-id", default=None,
               help="Stable MQTT client id of this replica (default mcs-ingest-{MCS_INSTANCE or hostname}).")
 def ingest(group: str | None, batch_size: int | None, flush_ms: int | None, client_id: str | None) -> None:

@@ -13,7 +13,7 @@ class IngestSettings(BaseSettings):
 
     group: str = "mcs-ingest"                 # shared-subscription group: replicas of one group split the load
     batch_size: int = 2000                    # messages per transaction (flush when reached …)
-    flush_ms: int = 200                       # … or when the oldest pending message is this old
+    flush_ms: int = 100                       # … or when the oldest pending message is this old
     batch_bytes: int = 1 << 20                # … and at most this much payload per transaction (batch
     #                                           topics carry ~50 readings per message: keeps commits ~10 k rows)
     client_id: str | None = None              # stable per replica; default mcs-ingest-{instance}

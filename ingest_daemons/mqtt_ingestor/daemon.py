@@ -220,7 +220,13 @@ class Ingestor:
         started = time.monotonic()
         work = self.router.route_all(((t, p, r) for t, p, _, _, r, _, _ in items), datetime.now(UTC))
         self.counters.route_s += time.monotonic() - started
-        self._writes.put((work, items))
+        while True:
+            try:
+                self._writes.put((work, items), timeout=0.5)
+                return
+            except queue.Full:
+                if self._write_failed:      # shutting down with the database unavailable: leave unacked
+                    return
 
     def _writer(self) -> None:
         """Writer thread: commit each batch, then acknowledge its messages, strictly in order."""
@@ -318,6 +324,10 @@ class Ingestor:
             self.registry_store.close()
 
     def request_stop(self, *_: Any) -> None:
+        # The deadline starts now: a writer retrying against an unavailable database gives up after
+        # the grace period (its batch stays unacknowledged) instead of holding the shutdown forever.
+        if self._deadline is None:
+            self._deadline = time.monotonic() + self.settings.shutdown_grace_s
         self.stop_event.set()
 
     def request_leave(self, *_: Any) -> None:
@@ -390,7 +400,8 @@ class Ingestor:
         """SIGTERM: flush what has arrived, commit, acknowledge, then disconnect. What arrives after
         the last flush stays unacknowledged in the persistent session and is redelivered."""
         assert self.client is not None
-        self._deadline = time.monotonic() + self.settings.shutdown_grace_s
+        if self._deadline is None:
+            self._deadline = time.monotonic() + self.settings.shutdown_grace_s
         flushed = 0
         while self.queue and not self._write_failed:
             items = self._take(min(len(self.queue), self.settings.batch_size))

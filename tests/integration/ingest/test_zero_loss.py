@@ -166,3 +166,31 @@ def test_a_replica_leaving_the_group_strands_nothing(db, publisher, start_ingest
     assert wait_until(lambda: count_rows(db, "raw.telemetry") == len(messages), 15), count_rows(db, "raw.telemetry")
     assert staying.ingestor.counters.received >= len(messages) - 20
     assert_exactly_once(db, 10)
+
+
+def test_stop_while_the_database_is_down_leaves_the_batch_for_redelivery(db, publisher, start_ingestor,
+                                                                         pg_server_url):
+    """SIGTERM during an outage: the writer gives up after the grace period without acknowledging;
+    the restarted replica (same session) gets the messages again once the database is back."""
+    client_id = f"ingest-dbdown-{uuid.uuid4().hex[:6]}"
+    ing = start_ingestor(db, client_id=client_id, shutdown_grace_s=2)
+    name = psycopg.conninfo.conninfo_to_dict(db)["dbname"]
+    messages = stream(50)
+    with psycopg.connect(pg_server_url, autocommit=True) as admin:
+        admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')
+        admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (name,))
+    try:
+        for topic, payload in messages:
+            publisher.publish(topic, payload)
+        publisher.flush()
+        assert wait_until(lambda: ing.ingestor.counters.db_errors >= 1, 20)
+        began = time.monotonic()
+        ing.stop()
+        assert time.monotonic() - began < 15
+        assert ing.ingestor.counters.received == 0
+    finally:
+        with psycopg.connect(pg_server_url, autocommit=True) as admin:
+            admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
+    start_ingestor(db, client_id=client_id)
+    assert wait_until(lambda: count_rows(db, "raw.telemetry") == len(messages), 30), count_rows(db, "raw.telemetry")
+    assert_exactly_once(db, 50)
