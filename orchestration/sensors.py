@@ -15,7 +15,7 @@ and named in the tick's skip reason in the UI.
 
 import json
 import os
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from dagster import (
     DefaultSensorStatus,
@@ -80,19 +80,18 @@ def late_data_sensor(context: SensorEvaluationContext, database: McsDatabase):
     if not rows:
         return SensorResult(skip_reason=f"no late readings received in {after.isoformat()} – {until.isoformat()}",
                             cursor=cursor)
-    now = datetime.now(UTC)
     days = sorted({r.local_day for r in rows})
     requests: list[RunRequest] = []
     for day in days:
         key = day.isoformat()
         sites = {r.site_id: r.late_rows for r in rows if r.local_day == day}
         context.log.info("late data for %s: %s", key, sites)
-        if daily_partitions.has_partition_key(key, current_time=now):
+        if daily_partitions.has_partition_key(key):
             requests.append(RunRequest(run_key=f"late:{key}:{until.isoformat()}", job_name=daily_rollups_job.name,
                                        partition_key=key, tags={"mcs/trigger": "late-data",
                                                                 "mcs/late-rows": str(sum(sites.values()))}))
     for month in sorted({date(d.year, d.month, 1).isoformat() for d in days}):
-        if monthly_partitions.has_partition_key(month, current_time=now):
+        if monthly_partitions.has_partition_key(month):
             requests.append(RunRequest(run_key=f"late-month:{month}:{until.isoformat()}",
                                        job_name=monthly_marts_job.name, partition_key=month,
                                        tags={"mcs/trigger": "late-data"}))

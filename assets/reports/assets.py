@@ -92,6 +92,8 @@ def build_report(conn: Connection, spec: ReportSpec, site_id: str, month_start: 
     window = data.utc_window(period, site.timezone)
     sections = [data.load_section(conn, section, site_id, period) for section in spec.sections]
     totals = data.section_totals(sections[0], spec.totals)
+    if spec.lines:
+        sections.insert(0, data.line_section(sections[0], spec.lines))
     issue_date = config.issue_date or (period.last_day + timedelta(days=1)).isoformat()
     extra = {"issue_date": issue_date, "recipient": config.recipient, "totals": totals}
     digest = data.content_hash(spec, site, period, window, sections, extra)
@@ -128,7 +130,7 @@ def report_metadata(built: BuiltReport) -> dict[str, object]:
         "rows": built.rows,
         "artifact_id": built.artifact_id,
         "totals": MetadataValue.json(built.totals),
-        "preview": MetadataValue.md(markdown_preview(built.document.sections[0])),
+        "preview": MetadataValue.md(markdown_preview(built.document.sections[0], wide_as_fields=True)),
     }
     for name, value in built.totals.items():
         metadata[f"total_{name}"] = value

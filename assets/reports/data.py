@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Connection, text
 
 from assets.reports.render import Section
-from assets.reports.specs import ReportSpec, SectionSpec
+from assets.reports.specs import LineSpec, ReportSpec, SectionSpec
 
 RENDER_VERSION = "1"  # bump when the layout changes, so the same data gets a new hash and file
 FLOAT_DECIMALS = 6
@@ -153,6 +153,30 @@ def load_section(conn: Connection, spec: SectionSpec, site_id: str, period: Peri
     rows = [tuple(canonical(v) for v in row) for row in conn.execute(sql, params)]
     rows.sort(key=_sort_key)
     return Section(spec.title, tuple(shown), tuple(rows))
+
+
+DOCUMENT_COLUMNS = ("invoice_number", "statement_number", "contract_ref", "block_id")
+
+
+def line_section(primary: Section, lines: tuple[LineSpec, ...]) -> Section:
+    """Statement lines (label, quantity, unit, rate, amount) for each row of the primary section."""
+    cols = primary.columns
+    doc_col = next((c for c in DOCUMENT_COLUMNS if c in cols), None)
+
+    def get(row: tuple[Any, ...], name: str | None) -> Any:
+        return row[cols.index(name)] if name and name in cols else None
+
+    rows = []
+    for row in primary.rows:
+        for line in lines:
+            amount = get(row, line.amount)
+            if line.amount not in cols:
+                continue
+            if line.negate and isinstance(amount, int | float | Decimal) and amount:
+                amount = -amount
+            rows.append((get(row, doc_col) if doc_col else "", line.label, get(row, line.quantity), line.unit,
+                         get(row, line.rate), amount))
+    return Section("Statement lines", ("Document", "Line", "Quantity", "Unit", "Rate", "Amount"), tuple(rows))
 
 
 def section_totals(section: Section, wanted: tuple[str, ...]) -> dict[str, float]:

@@ -28,6 +28,8 @@ from reportlab.platypus import LongTable, Paragraph, SimpleDocTemplate, Spacer, 
 
 ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
 MAX_PDF_ROWS = 400  # a section longer than this is summarised in the PDF; the XLSX has every row
+MAX_PDF_COLUMNS = 9  # wider sections are shown field by field (few rows) or in column blocks (many rows)
+FIELDS_MAX_ROWS = 6
 
 
 @dataclass(frozen=True)
@@ -70,6 +72,36 @@ def format_value(value: Any) -> str:
     if isinstance(value, datetime):
         return value.isoformat(timespec="seconds")
     return str(value)
+
+
+def as_fields(section: Section) -> Section:
+    """A wide section with few rows, transposed: one line per column ("Field", then one column per row)."""
+    heads = ("Field", "Value") if len(section.rows) == 1 else ("Field", *(f"Row {i}" for i in
+                                                                            range(1, len(section.rows) + 1)))
+    rows = tuple((col, *(row[i] for row in section.rows)) for i, col in enumerate(section.columns))
+    return Section(section.title, heads, rows, section.note)
+
+
+def column_blocks(section: Section) -> list[Section]:
+    """A wide section with many rows, split into blocks of columns, each repeating the first column."""
+    rest = list(range(1, len(section.columns)))
+    step = MAX_PDF_COLUMNS - 1
+    blocks = []
+    for start in range(0, len(rest), step):
+        idx = [0, *rest[start:start + step]]
+        title = section.title if start == 0 else f"{section.title} (continued)"
+        blocks.append(Section(title, tuple(section.columns[i] for i in idx),
+                              tuple(tuple(row[i] for i in idx) for row in section.rows), section.note if not start
+                              else ""))
+    return blocks
+
+
+def _pdf_sections(section: Section) -> list[Section]:
+    if len(section.columns) <= MAX_PDF_COLUMNS or not section.rows:
+        return [section]
+    if len(section.rows) <= FIELDS_MAX_ROWS:
+        return [as_fields(section)]
+    return column_blocks(section)
 
 
 def _pdf_table(section: Section, width: float) -> list[Any]:
@@ -120,8 +152,9 @@ def render_pdf(doc: ReportDocument, content_hash: str) -> bytes:
         story.append(_pdf_table(Section("Summary", ("Item", "Value"), tuple(doc.summary)), width / 2)[1])
         story.append(Spacer(1, 4 * mm))
     for section in doc.sections:
-        story.extend(_pdf_table(section, width))
-        story.append(Spacer(1, 4 * mm))
+        for part in _pdf_sections(section):
+            story.extend(_pdf_table(part, width))
+            story.append(Spacer(1, 4 * mm))
     for note in doc.notes:
         story.append(Paragraph(note, styles["Italic"]))
 
@@ -193,8 +226,11 @@ def render_xlsx(doc: ReportDocument, content_hash: str) -> bytes:
     return _normalise_xlsx(raw.getvalue(), stamp)
 
 
-def markdown_preview(section: Section, limit: int = 12) -> str:
-    """A markdown table of the first rows, for Dagster metadata."""
+def markdown_preview(section: Section, limit: int = 12, wide_as_fields: bool = False) -> str:
+    """A markdown table of the first rows, for Dagster metadata (wide, short sections field by field)."""
+    if wide_as_fields and len(section.columns) > MAX_PDF_COLUMNS and 0 < len(section.rows) <= FIELDS_MAX_ROWS:
+        section = as_fields(section)
+        limit = max(limit, len(section.rows))
     if not section.columns:
         return "_no columns_"
     lines = ["| " + " | ".join(section.columns) + " |", "|" + "---|" * len(section.columns)]
