@@ -8,6 +8,7 @@ may see, grouped by audience. Each page is a file under pages/<audience>/.
 from __future__ import annotations
 
 import contextlib
+import time
 
 import streamlit as st
 
@@ -32,8 +33,13 @@ def sign_in() -> None:
             st.error(str(exc))
             return
         if user is None:
+            # Slow down guessing within a session (the hash check itself costs ~50 ms).
+            failures = st.session_state.get("signin_failures", 0) + 1
+            st.session_state["signin_failures"] = failures
+            time.sleep(min(failures - 1, 10) * 0.5)
             st.error("Unknown user name or wrong password.")
             return
+        st.session_state.pop("signin_failures", None)
         ui.set_user(user)
         with contextlib.suppress(Exception):  # signing in must not depend on the audit table
             ui.audit(user, "auth.sign_in", user.username)

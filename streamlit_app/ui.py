@@ -109,8 +109,12 @@ def fleet(require_block: bool = True) -> Fleet | None:
     except Exception as exc:  # noqa: BLE001
         db_error(exc)
         return None
+    user = current_user()
+    if user is not None and not all_sites.empty:
+        all_sites = all_sites[all_sites["site_id"].map(user.sees_site)]
     if all_sites.empty:
-        no_data("No sites are registered.", "Run `mcs up` (loads the demo sites) or `mcs sites load`.")
+        no_data("No sites are registered" + (" that you may see." if user and user.sites else "."),
+                "Run `mcs up` (loads the demo sites) or `mcs sites load`.")
         return None
     if site not in set(all_sites["site_id"]):
         site = str(all_sites.iloc[0]["site_id"])

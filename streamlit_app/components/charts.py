@@ -25,11 +25,11 @@ PALETTE = px.colors.qualitative.Plotly
 
 
 def line_figure(df: pd.DataFrame, title: str, y: str = "avg", colour: str = "tag", facet: str | None = None,
-                height: int | None = None, band: bool = False, unit: str = "") -> go.Figure:
+                height: int | None = None, band: bool = False, unit: str = "") -> dict:
     """Lines per `colour`, optionally one stacked panel per `facet` value (e.g. unit), shared time axis.
 
-    Built as plain dicts and validated once: plotly.express costs ~170 ms per chart here (10 series),
-    this ~10 ms, which is most of a trend page's render time when the data is cached."""
+    Returned as a plain figure dict, validated once by st.plotly_chart: plotly.express costs ~170 ms
+    per chart here (10 series), this ~10 ms (most of a trend page's render time when data is cached)."""
     facets = sorted(df[facet].dropna().unique()) if facet else [None]
     n = max(len(facets), 1)
     gap = 0.06 if n > 1 else 0.0
@@ -56,12 +56,12 @@ def line_figure(df: pd.DataFrame, title: str, y: str = "avg", colour: str = "tag
                                "hoverinfo": "skip", "yaxis": f"y{axis}"})
             traces.append({"type": "scatter", "x": g["ts"], "y": g[y], "mode": "lines", "name": str(name),
                            "line": {"color": colours[name], "width": 1.6}, "yaxis": f"y{axis}"})
-    return go.Figure({"data": traces, "layout": layout})
+    return {"data": traces, "layout": layout}
 
 
 def lines(df: pd.DataFrame, title: str, y: str = "avg", unit: str = "", height: int = 320,
           colour: str = "tag") -> go.Figure:
-    return line_figure(df, title, y=y, colour=colour, height=height, unit=unit)
+    return go.Figure(line_figure(df, title, y=y, colour=colour, height=height, unit=unit))
 
 
 def wide(df: pd.DataFrame, value: str = "avg") -> pd.DataFrame:

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import math
 
-import plotly.graph_objects as go
-
 T_COLD, T_HOT = 20.0, 55.0
 
 
@@ -43,10 +41,11 @@ def _avg(*vals: float | None) -> float | None:
     return sum(got) / len(got) if got else None
 
 
-def thermal_figure(values: dict[str, float], mode: str = "UNKNOWN", height: int = 430) -> go.Figure:
-    """The diagram as one figure. Shapes, annotations and traces are collected as plain dicts and
-    validated once: plotly's add_annotation/add_shape re-validate every earlier item (quadratic),
-    which made this figure cost ~400 ms instead of a few ms per NOC refresh."""
+def thermal_figure(values: dict[str, float], mode: str = "UNKNOWN", height: int = 430) -> dict:
+    """The diagram as a plotly figure *dict*. Shapes, annotations and traces are collected as plain
+    dicts: plotly's add_annotation/add_shape re-validate every earlier item (quadratic, ~400 ms for
+    this figure), and st.plotly_chart validates whatever it is given once more, so building a
+    go.Figure here would only pay for validation twice. Wrap in go.Figure() to inspect it."""
     traces: list[dict] = []
     shapes: list[dict] = []
     annotations: list[dict] = []
@@ -127,4 +126,4 @@ def thermal_figure(values: dict[str, float], mode: str = "UNKNOWN", height: int 
               "xaxis": {"visible": False, "range": [0, 100], "fixedrange": True},
               "yaxis": {"visible": False, "range": [0, 62], "fixedrange": True},
               "shapes": shapes, "annotations": annotations}
-    return go.Figure({"data": traces, "layout": layout})
+    return {"data": traces, "layout": layout}

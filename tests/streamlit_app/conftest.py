@@ -128,10 +128,10 @@ def app_database_url(pg_server_url: str, migrated_template: str,
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def signed_in(role: str, page: str | None = None, timeout: float = 60) -> AppTest:
-    """An AppTest of the app with a user of `role` signed in, on `page` (a file under streamlit_app/)."""
+def signed_in(role: str, page: str | None = None, timeout: float = 60, sites: tuple[str, ...] = ()) -> AppTest:
+    """An AppTest of the app with a user of `role` (restricted to `sites`, if given) signed in, on `page`."""
     at = AppTest.from_file(APP, default_timeout=timeout)
-    at.session_state["mcs_user"] = {"username": role, "name": f"Test {role}", "role": role, "sites": []}
+    at.session_state["mcs_user"] = {"username": role, "name": f"Test {role}", "role": role, "sites": list(sites)}
     at.run()
     if page is not None:
         at.switch_page(page).run()

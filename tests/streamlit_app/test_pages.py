@@ -403,3 +403,17 @@ def test_operators_land_on_the_live_noc(app_database_url: str) -> None:
     at = signed_in("operator")
     no_errors(at)
     assert at.title[0].value == "Live NOC"
+
+
+def test_a_user_restricted_to_one_site_sees_only_that_site(app_database_url: str) -> None:
+    at = signed_in("analyst", sites=("rfg-foods-jhb",))
+    no_errors(at)
+    fleet = find_table(at, "site / block", "IT kW")
+    assert set(fleet["site / block"]) == {"rfg-foods-jhb / block-01", "rfg-foods-jhb / block-02"}
+    assert at.selectbox(key="fleet_site").options == ["RFG Foods Johannesburg (rfg-foods-jhb)"]
+    at.switch_page("pages/operators/alarms.py").run()
+    at.radio(key="alarm_scope").set_value("Fleet").run()
+    no_errors(at)
+    assert not any(SITE in c.value for c in at.caption)
+    assert all(t.value.startswith("No active alarms") for t in at.success) or \
+        SITE not in set(find_table(at, "alarm_id", "tag", "priority")["site_id"])

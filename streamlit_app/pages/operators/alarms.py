@@ -48,6 +48,8 @@ def active_tab(site: str, block: str) -> None:
                               default=["ACTIVE_UNACK", "ACTIVE_ACK", "RTN_UNACK"], key="alarm_states")
     search = f[3].text_input("Tag contains", key="alarm_search")
     df = q.active_alarms(site if scope != "Fleet" else None, block if scope == "Block" else None)
+    if not df.empty and user.sites:
+        df = df[df["site_id"].map(user.sees_site)]
     if not df.empty:
         df = df[df["priority"].isin(pris) & df["state"].isin(states)]
         if search:
