@@ -24,6 +24,7 @@ class AlarmSettings(BaseSettings):
     reconcile_s: float = 30.0                 # clear open alarms the live evaluation says are normal (replay)
     edge_offline_s: float = 90.0              # no heartbeat for longer → P0 edge-offline (domain §3.8)
     stale_min_s: float = 120.0                # a point silent this long (and ≥ 5 polls) → silent-source alarm
+    bad_delay_s: float = 30.0                 # BAD quality this long → sensor alarm (thermal-safety: 5 s, §5.5)
     report_s: float = 5.0                     # counters into ops.ingest_counters
     # Notifications of P0/P1 raises and escalations (all optional).
     notify_priorities: str = "P0,P1"
@@ -39,7 +40,8 @@ class AlarmSettings(BaseSettings):
     dashboard_url: str | None = None          # link in notifications, e.g. http://noc:8501
 
     def policy(self) -> Policy:
-        return Policy(edge_offline_s=self.edge_offline_s, stale_min_s=self.stale_min_s)
+        return Policy(edge_offline_s=self.edge_offline_s, stale_min_s=self.stale_min_s, bad_delay_s=self.bad_delay_s,
+                      bad_delay_safety_s=min(5.0, self.bad_delay_s))
 
     @property
     def notify_set(self) -> frozenset[str]:
