@@ -505,3 +505,24 @@ def fleet_overview(url: str) -> pd.DataFrame:
         out[col] = out[col].fillna(0).astype(int) if col in out else 0
     out["pue"] = out["facility_kw"] / out["it_kw"].where(out["it_kw"] > 0)
     return out
+
+
+EFFICIENCY_DAILY = text("""
+    SELECT local_date, block_id, facility_kwh, it_kwh, reused_kwht AS heat_kwht, pue, ere, erf
+    FROM marts.fct_efficiency_daily
+    WHERE site_id = :site AND local_date >= :d0 AND local_date <= :d1
+    ORDER BY local_date, block_id""")
+
+
+@cached(ttl=300)
+def efficiency_daily_mart(url: str, site: str, d0: Any, d1: Any) -> pd.DataFrame:
+    """dbt's daily energy/efficiency per block (heat = reused kWht, EXPORT/MIXED only); empty if not built."""
+    if not _scalar(url, REL_EXISTS, {"name": "marts.fct_efficiency_daily"}):
+        return pd.DataFrame()
+    try:
+        df = _frame(url, EFFICIENCY_DAILY, {"site": site, "d0": d0, "d1": d1})
+    except Exception:  # noqa: BLE001 - a mart whose columns changed: fall back to the counters
+        return pd.DataFrame()
+    num = ["facility_kwh", "it_kwh", "heat_kwht", "pue", "ere", "erf"]
+    df[num] = df[num].apply(pd.to_numeric, errors="coerce").astype(float)   # numeric → float, not Decimal
+    return df

@@ -1,8 +1,9 @@
 """Energy: daily kWh (facility, IT) and kWht exported, PUE / ERE / ERF, compared across blocks and sites.
 
-Energies are deltas of the meters' cumulative registers per site-local day (queries.
-energy_daily_from_counters) — the billing quantities, not integrated averages. When the dbt marts
-(marts.fct_energy_daily / fct_efficiency_daily) are built they are listed below for reference.
+Energies are deltas of the meters' cumulative registers per site-local day — the billing quantities,
+not integrated averages: from dbt's marts.fct_efficiency_daily when it is built (heat there is the
+reused kWht, EXPORT/MIXED only), otherwise computed from raw counters (queries.energy_daily_from_counters,
+heat = every kWht the meter counted), and the page says which.
 """
 
 from __future__ import annotations
@@ -25,7 +26,15 @@ if fl is not None:
                                 key="energy_days") or 30
     end = datetime.now(UTC)
     start = end - timedelta(days=days)
-    daily = q.efficiency(q.energy_daily_from_counters(fl.site_id, start, end, fl.timezone))
+    local_today = pd.Timestamp(end).tz_convert(fl.timezone).date()
+    mart = q.efficiency_daily_mart(fl.site_id, local_today - timedelta(days=days), local_today)
+    if not mart.empty:
+        daily = mart
+        st.caption(f"Source: dbt mart marts.fct_efficiency_daily (heat = reused kWht in EXPORT/MIXED), "
+                   f"through {mart['local_date'].max()}.")
+    else:
+        daily = q.efficiency(q.energy_daily_from_counters(fl.site_id, start, end, fl.timezone))
+        st.caption("Source: meter counters in raw.telemetry (dbt marts not built yet: `mcs dbt build`).")
     if daily.empty:
         ui.no_data("No meter counter readings in this window.", "Backfill history (`mcs backfill --days 30`) "
                    "or start the platform (`mcs up`).")
@@ -51,7 +60,12 @@ if fl is not None:
     st.subheader("Compare blocks and sites")
     frames = []
     for s in q.sites().itertuples():
-        d = daily if s.site_id == fl.site_id else q.energy_daily_from_counters(s.site_id, start, end, s.timezone)
+        if s.site_id == fl.site_id:
+            d = daily
+        else:
+            d = q.efficiency_daily_mart(s.site_id, local_today - timedelta(days=days), local_today)
+            if d.empty:
+                d = q.energy_daily_from_counters(s.site_id, start, end, s.timezone)
         if not d.empty:
             frames.append(d.assign(site_id=s.site_id))
     allb = pd.concat(frames) if frames else pd.DataFrame()
@@ -64,7 +78,6 @@ if fl is not None:
                                                           for c in ("pue", "ere", "erf")})
         st.plotly_chart(px.bar(agg, x="block", y=["it_kwh", "heat_kwht"], barmode="group", height=300,
                                title=f"IT energy vs heat exported, last {days} days"), key="energy_compare_chart")
-    mart = q.mart("marts.fct_efficiency_daily", fl.site_id)
     if not mart.empty:
         with st.expander("dbt mart marts.fct_efficiency_daily"):
             st.dataframe(mart, hide_index=True)
