@@ -120,10 +120,10 @@ def test_replay_leaves_operator_actions_alone_and_the_cli_lists(history: tuple[s
         out = runner.invoke(alarms_cli, ["replay", "--from", START.isoformat(), "--to", END.isoformat(),
                                          "--site", SITE, "--json"])
         assert out.exit_code == 0, out.output
-        assert json.loads(out.output)["events_written"] == 0
+        assert json.loads(out.stdout)["events_written"] == 0
         listed = runner.invoke(alarms_cli, ["list", "--json", "--state", "all", "--site", SITE])
         assert listed.exit_code == 0, listed.output
-        items = json.loads(listed.output)
+        items = json.loads(listed.stdout)
         assert {"site_id", "block_id", "tag", "priority", "state", "raised_at"} <= set(items[0])
         assert any(i["tag"] == "CDU1-status" and i["state"] == "CLOSED" for i in items)
         bad = runner.invoke(alarms_cli, ["ack", cdu["alarm_id"], "--role", "finance", "--actor", "fiona"])
