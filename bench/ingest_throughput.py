@@ -387,18 +387,23 @@ def main() -> None:
                 res["plain_batch"].append(len(batch_rows) / plain)
                 print(f"run {run + 1}: " + ", ".join(f"{k} {v[-1]:,.0f}/s" for k, v in res.items()))
             med = {k: statistics.median(v) for k, v in res.items()}
-            print(f"\nmedians of {args.runs} runs (per second):")
+
+            def ratio(a: str, b: str) -> float:
+                """Median of the per-run ratios: each run's pair shares the machine's load at that time."""
+                return statistics.median(x / y for x, y in zip(res[a], res[b], strict=True))
+
+            print(f"\nmedians of {args.runs} runs (per second; ratios are medians of per-run ratios):")
             print(f"  single-reading messages, ingested: {med['single']:>10,.0f} msg/s (= readings/s)")
             print(f"  bare subscriber (decode only):     {med['bare']:>10,.0f} msg/s   "
-                  f"ratio single/transport = {med['single'] / med['bare']:.2f}")
+                  f"ratio single/transport = {ratio('single', 'bare'):.2f}")
             print(f"  plain COPY of the same rows:       {med['plain_single']:>10,.0f} rows/s  "
-                  f"ratio single/plain COPY = {med['single'] / med['plain_single']:.2f}")
+                  f"ratio single/plain COPY = {ratio('single', 'plain_single'):.2f}")
             print(f"  batch messages ({args.items}/msg), ingested: {med['batch']:>10,.0f} readings/s "
                   f"({med['batch'] / args.items:,.0f} msg/s)")
             print(f"  idempotent COPY (stage+ON CONFLICT): {med['idem_batch']:>8,.0f} rows/s  "
-                  f"ratio batch/storage = {med['batch'] / med['idem_batch']:.2f}")
+                  f"ratio batch/storage = {ratio('batch', 'idem_batch'):.2f}")
             print(f"  plain COPY of the same rows:       {med['plain_batch']:>10,.0f} rows/s  "
-                  f"ratio batch/plain COPY = {med['batch'] / med['plain_batch']:.2f}")
+                  f"ratio batch/plain COPY = {ratio('batch', 'plain_batch'):.2f}")
             if args.live_seconds > 0:
                 rate = med["single"] / 2
                 sent, p50, p99, mx = live_latency(url, broker.port, points, rate, args.live_seconds,

@@ -112,7 +112,7 @@ class Ingestor:
         self.epoch = 0
         self.router: Router | None = None
         self.client: mqtt.Client | None = None
-        self._engine = make_engine(database_url, pool_size=1, max_overflow=0)
+        self._engine = make_engine(database_url, pool_size=1, max_overflow=0, connect_args={"connect_timeout": 5})
 
     # ------------------------------------------------------------------------------------ MQTT
     def _make_client(self) -> mqtt.Client:
