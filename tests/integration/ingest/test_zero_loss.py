@@ -194,3 +194,39 @@ def test_stop_while_the_database_is_down_leaves_the_batch_for_redelivery(db, pub
     start_ingestor(db, client_id=client_id)
     assert wait_until(lambda: count_rows(db, "raw.telemetry") == len(messages), 30), count_rows(db, "raw.telemetry")
     assert_exactly_once(db, 50)
+
+
+def test_broker_restart_with_unacknowledged_messages_in_hand(db, tmp_path: Path, start_ingestor, pg_server_url):
+    """Messages received on a connection that then drops are committed but not acked on the next
+    connection (their packet ids may name other messages there); the broker redelivers them from
+    the persisted session and the idempotent write absorbs the copies."""
+    from tests.integration.ingest.conftest import make_publisher
+
+    broker = WritableBroker(tmp_path / "broker", free_port())
+    url = broker.start()
+    name = psycopg.conninfo.conninfo_to_dict(db)["dbname"]
+    try:
+        ing = start_ingestor(db, mqtt_url=url)
+        with psycopg.connect(pg_server_url, autocommit=True) as admin:      # hold the batch unacked
+            admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')
+            admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (name,))
+        messages = stream(25)
+        try:
+            with make_publisher(url) as pub:
+                for topic, payload in messages:
+                    pub.publish(topic, payload)
+                pub.flush()
+            assert wait_until(lambda: ing.ingestor.counters.db_errors >= 1 and not ing.ingestor.queue, 20)
+            broker.stop()                                   # the connection that received them is gone
+            broker.start()
+            assert wait_until(lambda: ing.ingestor.connected, 30)
+        finally:
+            with psycopg.connect(pg_server_url, autocommit=True) as admin:
+                admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
+        assert wait_until(lambda: count_rows(db, "raw.telemetry") == len(messages), 30)
+        assert wait_until(lambda: ing.ingestor.counters.received >= 2 * len(messages), 30), ing.ingestor.counters
+        assert ing.ingestor.counters.acks_skipped == len(messages)
+        assert ing.ingestor.counters.duplicates == len(messages)
+        assert_exactly_once(db, 25)
+    finally:
+        broker.stop()
