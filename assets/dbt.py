@@ -18,6 +18,7 @@ older than the project files (dbt/target is never committed); parse does not con
 A model may override the classification with `meta: {dagster: {partition: daily|monthly|static}}`.
 """
 
+import fcntl
 import json
 import logging
 import subprocess
@@ -70,11 +71,18 @@ def ensure_manifest(project_dir: Path = DBT_PROJECT_DIR) -> Path:
         return manifest
     from mcs.runtime import database_url
 
-    # parse renders profiles.yml (PG* variables) but does not connect.
-    with libpq_environ(database_url()):
-        proc = subprocess.run([dbt_executable(), "parse", "--quiet", "--project-dir", str(project_dir),
-                               "--profiles-dir", str(project_dir)], capture_output=True, text=True,
-                              cwd=project_dir, check=False)
+    # The webserver and the daemon load the code location at the same time: one parses, the other
+    # waits for the lock and then finds a fresh manifest.
+    manifest.parent.mkdir(parents=True, exist_ok=True)
+    with open(manifest.parent / ".mcs-parse.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if manifest.exists() and manifest.stat().st_mtime >= _newest_input_mtime(project_dir):
+            return manifest
+        # parse renders profiles.yml (PG* variables) but does not connect.
+        with libpq_environ(database_url()):
+            proc = subprocess.run([dbt_executable(), "parse", "--quiet", "--project-dir", str(project_dir),
+                                   "--profiles-dir", str(project_dir)], capture_output=True, text=True,
+                                  cwd=project_dir, check=False)
     if proc.returncode != 0 or not manifest.exists():
         detail = (proc.stdout + proc.stderr).strip().splitlines()[-15:]
         raise DbtManifestError("dbt parse failed for " + str(project_dir) + ":\n" + "\n".join(detail))

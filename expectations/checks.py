@@ -9,7 +9,7 @@
   heartbeat cadence; they run on a schedule and back the stalled-ingest sensor's view.
 """
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import date, datetime, timedelta
 
 import pandas as pd
@@ -18,8 +18,11 @@ from dagster import (
     AssetCheckResult,
     AssetChecksDefinition,
     AssetCheckSeverity,
+    AssetCheckSpec,
+    AssetKey,
     MetadataValue,
     asset_check,
+    multi_asset_check,
 )
 from sqlalchemy import Connection, text
 
@@ -53,13 +56,15 @@ def month_days(month_key: str) -> tuple[date, date]:
 
 
 def _result(outcome: Outcome, severity: AssetCheckSeverity, window: str, extra: dict | None = None,
-            preview: pd.DataFrame | None = None) -> AssetCheckResult:
+            preview: pd.DataFrame | None = None, check_name: str | None = None,
+            asset_key: AssetKey = FINANCE_INPUTS) -> AssetCheckResult:
     metadata: dict[str, object] = {"window": window, "rows_checked": outcome.rows,
                                    "expectations": outcome.evaluated, **(extra or {})}
     if preview is not None and not preview.empty:
         metadata["preview"] = MetadataValue.md(frame_markdown(preview.head(15)))
+    named = {"check_name": check_name, "asset_key": asset_key} if check_name else {}
     return AssetCheckResult(passed=outcome.success, severity=severity, description=outcome.summary()[:2000],
-                            metadata=metadata)
+                            metadata=metadata, **named)
 
 
 def frame_markdown(frame: pd.DataFrame) -> str:
@@ -101,29 +106,32 @@ def _finance_window(context: AssetCheckExecutionContext, conn: Connection) -> tu
     return queries.local_window(conn, site, first, last), first, last
 
 
-@asset_check(asset=FINANCE_INPUTS, blocking=True, partitions_def=report_partitions,
-             description="Billing meters have ≥ 99.5 % of expected minutes per billing class in the month.")
-def billing_meter_completeness(context: AssetCheckExecutionContext, database: McsDatabase) -> AssetCheckResult:
+@multi_asset_check(
+    name="billing_meter_checks",
+    specs=[
+        AssetCheckSpec("billing_meter_completeness", asset=FINANCE_INPUTS, blocking=True,
+                       partitions_def=report_partitions,
+                       description="Billing meters have ≥ 99.5 % of expected minutes per billing class in the month."),
+        AssetCheckSpec("billing_readings_valid", asset=FINANCE_INPUTS, blocking=True, partitions_def=report_partitions,
+                       description="Billing readings: counters monotonic, no future timestamps, no duplicates, "
+                                   "in range."),
+    ],
+    description="One bounded scan of the month's billing-meter readings feeds both checks.",
+)
+def billing_meter_checks(context: AssetCheckExecutionContext, database: McsDatabase) -> Iterator[AssetCheckResult]:
     with database.engine() as engine, engine.connect() as conn:
         window, _, _ = _finance_window(context, conn)
         profile = queries.point_profile(conn, window, billing_only=True)
-        by_class = queries.class_completeness(profile)
+    by_class = queries.class_completeness(profile)
     outcome = validate(by_class, "billing_completeness", suites.completeness())
-    return _result(outcome, AssetCheckSeverity.ERROR, window.describe(), preview=by_class)
-
-
-@asset_check(asset=FINANCE_INPUTS, blocking=True, partitions_def=report_partitions,
-             description="Billing readings: counters monotonic, no future timestamps, no duplicates, in range.")
-def billing_readings_valid(context: AssetCheckExecutionContext, database: McsDatabase) -> AssetCheckResult:
-    with database.engine() as engine, engine.connect() as conn:
-        window, _, _ = _finance_window(context, conn)
-        profile = queries.point_profile(conn, window, billing_only=True)
+    yield _result(outcome, AssetCheckSeverity.ERROR, window.describe(), preview=by_class,
+                  check_name="billing_meter_completeness")
     outcome = validate(profile, "billing_readings", suites.readings(out_of_range_max=0.0))
     bad = profile[(profile["decreases"] > 0) | (profile["future"] > 0) | (profile["duplicates"] > 0)
                   | (profile["out_of_range"] > 0)] if not profile.empty else profile
-    return _result(outcome, AssetCheckSeverity.ERROR, window.describe(), preview=bad[
-        ["tag", "block_id", "samples", "decreases", "worst_step", "future", "duplicates", "out_of_range"]]
-        if not bad.empty else None)
+    yield _result(outcome, AssetCheckSeverity.ERROR, window.describe(), check_name="billing_readings_valid",
+                  preview=bad[["tag", "block_id", "samples", "decreases", "worst_step", "future", "duplicates",
+                               "out_of_range"]] if not bad.empty else None)
 
 
 @asset_check(asset=FINANCE_INPUTS, blocking=True, partitions_def=report_partitions,
@@ -154,8 +162,8 @@ def sla_within_bounds(context: AssetCheckExecutionContext, database: McsDatabase
     return _result(outcome, AssetCheckSeverity.ERROR, window.describe())
 
 
-FINANCE_CHECKS: list[AssetChecksDefinition] = [billing_meter_completeness, billing_readings_valid,
-                                               energy_marts_non_negative, pue_plausible, sla_within_bounds]
+FINANCE_CHECKS: list[AssetChecksDefinition] = [billing_meter_checks, energy_marts_non_negative, pue_plausible,
+                                               sla_within_bounds]
 
 
 # --- daily telemetry (warn) ---------------------------------------------------------------------------
@@ -176,33 +184,36 @@ def _daily_profiles(context: AssetCheckExecutionContext, conn: Connection) -> tu
     return (pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()), label
 
 
-@asset_check(asset=RAW_TELEMETRY, partitions_def=daily_partitions,
-             description="Every site's points have ≥ 99.5 % of the day's minutes, per point class.")
-def telemetry_completeness(context: AssetCheckExecutionContext, database: McsDatabase) -> AssetCheckResult:
+@multi_asset_check(
+    name="telemetry_day_checks",
+    specs=[
+        AssetCheckSpec("telemetry_completeness", asset=RAW_TELEMETRY, partitions_def=daily_partitions,
+                       description="Every site's points have ≥ 99.5 % of the day's minutes, per point class."),
+        AssetCheckSpec("telemetry_readings_valid", asset=RAW_TELEMETRY, partitions_def=daily_partitions,
+                       description="Readings of the day: ranges per kind, monotonic counters, no future ts, "
+                                   "no duplicates."),
+    ],
+    description="One bounded scan per site of the site-local day(s) feeds both checks.",
+)
+def telemetry_day_checks(context: AssetCheckExecutionContext, database: McsDatabase) -> Iterator[AssetCheckResult]:
     with database.engine() as engine, engine.connect() as conn:
         profile, day = _daily_profiles(context, conn)
     if profile.empty:
-        return AssetCheckResult(passed=False, severity=AssetCheckSeverity.WARN,
-                                description=f"no registered points or no sites for {day}")
-    profile["point_class"] = profile["site_id"] + "/" + profile["kind"]
-    by_class = queries.class_completeness(profile)
+        for name in ("telemetry_completeness", "telemetry_readings_valid"):
+            yield AssetCheckResult(check_name=name, asset_key=RAW_TELEMETRY, passed=False,
+                                   severity=AssetCheckSeverity.WARN, description=f"no registered points for {day}")
+        return
+    classes = profile.assign(point_class=profile["site_id"] + "/" + profile["kind"])
+    by_class = queries.class_completeness(classes)
     outcome = validate(by_class, "telemetry_completeness", suites.completeness())
-    return _result(outcome, AssetCheckSeverity.WARN, f"site-local day {day}", preview=by_class)
-
-
-@asset_check(asset=RAW_TELEMETRY, partitions_def=daily_partitions,
-             description="Readings of the day: ranges per kind, monotonic counters, no future ts, no duplicates.")
-def telemetry_readings_valid(context: AssetCheckExecutionContext, database: McsDatabase) -> AssetCheckResult:
-    with database.engine() as engine, engine.connect() as conn:
-        profile, day = _daily_profiles(context, conn)
-    if profile.empty:
-        return AssetCheckResult(passed=False, severity=AssetCheckSeverity.WARN,
-                                description=f"no registered points or no sites for {day}")
+    yield _result(outcome, AssetCheckSeverity.WARN, f"site-local day {day}", preview=by_class,
+                  check_name="telemetry_completeness", asset_key=RAW_TELEMETRY)
     outcome = validate(profile, "telemetry_readings", suites.readings(out_of_range_max=suites.DAILY_OUT_OF_RANGE_MAX))
-    return _result(outcome, AssetCheckSeverity.WARN, f"site-local day {day}")
+    yield _result(outcome, AssetCheckSeverity.WARN, f"site-local day {day}", check_name="telemetry_readings_valid",
+                  asset_key=RAW_TELEMETRY)
 
 
-DAILY_CHECKS: list[AssetChecksDefinition] = [telemetry_completeness, telemetry_readings_valid]
+DAILY_CHECKS: list[AssetChecksDefinition] = [telemetry_day_checks]
 
 
 # --- freshness (warn, unpartitioned) ------------------------------------------------------------------
