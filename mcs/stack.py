@@ -22,6 +22,7 @@ from importlib.metadata import entry_points
 from pathlib import Path
 
 import click
+from sqlalchemy import text
 
 from mcs.db.engine import libpq_url, make_engine
 from mcs.db.migrate import upgrade
@@ -34,6 +35,7 @@ from mcs.settings import Settings, get_settings
 DAGSTER_DATABASE = "mcs_dagster"
 MAX_RESTARTS_PER_10_MIN = 5
 MAINTENANCE_EVERY_S = 3600
+READY_TIMEOUT_S = 120.0
 
 DAGSTER_YAML = """\
 # Written by `mcs up`: Dagster's run/event/schedule storage in the platform's PostgreSQL.
@@ -56,6 +58,9 @@ class ManagedProcess:
     name: str
     argv: list[str]
     restart: bool = True
+    # The processes after this one start only once it has reported a heartbeat under this component
+    # name (ops.ingest_counters): the demo edge must not poll simulated devices that are not yet served.
+    ready_component: str | None = None
     process: subprocess.Popen[bytes] | None = None
     restarts: list[float] = field(default_factory=list)
 
@@ -99,7 +104,7 @@ def services(settings: Settings) -> list[ManagedProcess]:
     """The long-running processes of the platform that are installed in this checkout."""
     bin_dir = Path(sys.executable).parent
     wanted: list[tuple[bool, ManagedProcess]] = [
-        (_has_command("simulate"), ManagedProcess("simulator", _mcs("simulate"))),
+        (_has_command("simulate"), ManagedProcess("simulator", _mcs("simulate"), ready_component="simulator")),
         (_has_command("edge"), ManagedProcess("edge", _mcs("edge", "--all"))),
         (_has_command("ingest"), ManagedProcess("ingestor", _mcs("ingest"))),
         (_has_command("alarms"), ManagedProcess("alarm-engine", _mcs("alarms", "run"))),
@@ -185,14 +190,32 @@ class Platform:
         env = self.child_env(db_url, mqtt, dagster_url)
         self.processes = [p for p in services(self.settings) if self.only is None or p.name in self.only]
         for proc in self.processes:
+            started_at = datetime.now(UTC)
             proc.start(env, self.log_dir)
             click.echo(f"started   {proc.name:<18} log: {self.log_dir / (proc.name + '.log')}")
+            if proc.ready_component:
+                self._wait_ready(db_url, proc, started_at)
         self.tasks = startup_tasks(self.settings) if self.only is None or "backfill" in self.only else []
         threading.Thread(target=self._run_tasks, args=(env,), daemon=True).start()
         click.echo(f"Dagster   http://127.0.0.1:{self.settings.dagster_port}")
         click.echo(f"Streamlit http://127.0.0.1:{self.settings.streamlit_port}")
         click.echo("`mcs status` shows health. Ctrl-C stops everything.")
         self._supervise(env, db_url)
+
+    def _wait_ready(self, db_url: str, proc: ManagedProcess, started_at: datetime) -> None:
+        """Block until `proc` reported a heartbeat after `started_at` (or exited, or READY_TIMEOUT_S passed)."""
+        engine = make_engine(db_url)
+        deadline = time.monotonic() + READY_TIMEOUT_S
+        query = text("SELECT 1 FROM ops.ingest_counters WHERE component = :c AND ts >= :t LIMIT 1")
+        try:
+            while time.monotonic() < deadline and proc.exited() is None and not self.stopping.is_set():
+                with engine.connect() as conn:
+                    if conn.execute(query, {"c": proc.ready_component, "t": started_at}).first():
+                        return
+                time.sleep(0.5)
+            click.echo(f"{proc.name} not ready after {READY_TIMEOUT_S:.0f} s; starting the rest anyway", err=True)
+        finally:
+            engine.dispose()
 
     def _load_sites(self, db_url: str) -> None:
         try:

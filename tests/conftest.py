@@ -8,6 +8,8 @@ embedded server is started on a free port in a temporary directory. Every test t
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -35,12 +37,16 @@ def pg_server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     if given:
         yield libpq_url(given)
         return
-    server = EmbeddedPostgres(tmp_path_factory.mktemp("pg"), free_port(), durable=False)
+    # Not under pytest's temp root: the server runs as `postgres` when we are root, and another pytest
+    # session on the machine may reset that root to mode 0700 while this one runs.
+    data_dir = Path(tempfile.mkdtemp(prefix="mcs-test-pg-"))
+    server = EmbeddedPostgres(data_dir, free_port(), durable=False)
     url = server.start()
     try:
         yield url
     finally:
         server.stop()
+        shutil.rmtree(data_dir, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
