@@ -392,20 +392,26 @@ def _batch_items(data: bytes | str) -> list[Any]:
 
 
 def _item(item: Any, i: int) -> tuple[str, Reading]:
-    what = f"batch item {i}"
-    if not isinstance(item, dict):
+    what = "batch item"              # (the index is added by the callers' error path, not per item)
+    if type(item) is not dict:
         raise WireError("PARSE_ERROR", f"{what} must be an object")
     if not item.keys() <= _ITEM_KEYS:
         _check_keys(item, _ITEM_KEYS, (), what)
     tag = item.get("tag")
-    if not isinstance(tag, str) or not _TAG_RE.match(tag):
-        raise WireError("PARSE_ERROR", f"{what}: tag must match [A-Za-z0-9_-]+, got {tag!r}")
+    if type(tag) is not str or not _TAG_RE.match(tag):
+        raise WireError("PARSE_ERROR", f"{what} {i}: tag must match [A-Za-z0-9_-]+, got {tag!r}")
     return tag, _reading(item, what)
 
 
 def decode_batch(data: bytes | str) -> list[tuple[str, Reading]]:
     """A 1.1.0 batch payload (§3.5) → [(tag, Reading)]; any invalid item fails the whole batch."""
-    return [_item(item, i) for i, item in enumerate(_batch_items(data))]
+    out = []
+    for i, item in enumerate(_batch_items(data)):
+        try:
+            out.append(_item(item, i))
+        except WireError as exc:
+            raise WireError(exc.category, f"item {i}: {exc.reason}") from None
+    return out
 
 
 def decode_batch_lenient(data: bytes | str) -> tuple[list[tuple[str, Reading]], list[tuple[bytes, WireError]]]:
@@ -417,7 +423,7 @@ def decode_batch_lenient(data: bytes | str) -> tuple[list[tuple[str, Reading]], 
         try:
             good.append(_item(item, i))
         except WireError as exc:
-            bad.append((orjson.dumps(item), exc))
+            bad.append((orjson.dumps(item), WireError(exc.category, f"item {i}: {exc.reason}")))
     return good, bad
 
 

@@ -174,10 +174,12 @@ class Router:
             good, bad = wire.decode_batch_lenient(payload)
             for item, exc in bad:
                 work.dead.append(DeadLetter(topic, item, exc.category, f"batch item: {exc.reason}"))
+            site, block, subsystem = t.site, t.block, t.subsystem or ""
+            points = self.snapshot.points
+            work.readings += len(good)
             for tag, reading in good:
-                work.readings += 1
-                info = self._point(t.site, t.block, tag)
-                err = self._reading(work, t.site, t.block, t.subsystem or "", tag, info, reading, lo, hi)
+                info = points.get((site, block, tag)) or self._point(site, block, tag)
+                err = self._reading(work, site, block, subsystem, tag, info, reading, lo, hi)
                 if err is not None:
                     item = wire.encode_batch(reading.ts, [(tag, reading)])
                     work.dead.append(DeadLetter(topic, item, err.category, f"batch item {tag}: {err.reason}"))

@@ -63,15 +63,15 @@ def publish_paced(publisher: Publisher, messages: list[tuple[str, bytes]], secon
 
 @pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM], ids=["sigkill", "sigterm"])
 def test_restart_mid_stream_loses_and_duplicates_nothing(db, publisher, mqtt_url, tmp_path: Path, sig):
-    n = 1000                                                       # 4000 messages
+    n = 600                                                        # 2400 messages
     group, client_id = f"zl-{uuid.uuid4().hex[:6]}", f"ingest-zl-{uuid.uuid4().hex[:6]}"
     log = tmp_path / "ingest.log"
     proc = spawn_ingestor(db, mqtt_url, client_id, group, log, "--batch-size", "200", "--flush-ms", "50")
     try:
         assert wait_until(lambda: count_rows(db, "ops.ingest_counters") >= 1, 30), log.read_text()[-3000:]
         messages = stream(n)
-        pub = publish_paced(publisher, messages, seconds=3.0)
-        assert wait_until(lambda: count_rows(db, "raw.telemetry") >= 600, 30), log.read_text()[-3000:]
+        pub = publish_paced(publisher, messages, seconds=2.0)
+        assert wait_until(lambda: count_rows(db, "raw.telemetry") >= 400, 30), log.read_text()[-3000:]
         terminate(proc, sig)                                        # mid-stream
         landed_at_stop = count_rows(db, "raw.telemetry")
         pub.join()
