@@ -141,7 +141,10 @@ class Ingestor:
 
     def _on_connect(self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, props: Any) -> None:
         if reason.is_failure:
-            log.error("broker refused the connection: %s", reason)
+            hint = (": the ingestor needs an MQTT 5 broker (shared subscriptions, session expiry); Mosquitto "
+                    "≥ 1.6, EMQX or HiveMQ — the embedded amqtt fallback speaks 3.1.1 only, install mosquitto"
+                    if "protocol version" in str(reason).lower() else "")
+            log.error("broker refused the connection: %s%s", reason, hint)
             return
         self.epoch += 1
         self.connected = True
