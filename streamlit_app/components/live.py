@@ -27,14 +27,20 @@ class BlockKpis:
     bad_points: int
 
 
+BAD = 2
+
+
 def values_by_tag(latest: pd.DataFrame) -> dict[str, float]:
+    """tag → value of the readings that are not BAD: a BAD reading's value is 0 or stale by the wire
+    contract (domain §3.4), so showing it as 0 °C would mislead; the diagram shows "—" instead."""
     if latest.empty:
         return {}
-    return {str(t): float(v) for t, v in zip(latest["tag"], latest["value"], strict=True) if v is not None}
+    return {str(t): float(v) for t, v, q in zip(latest["tag"], latest["value"], latest["quality"], strict=True)
+            if v is not None and q < BAD}
 
 
 def _role_sum(latest: pd.DataFrame, role: str) -> float | None:
-    rows = latest[latest["billing_role"] == role]
+    rows = latest[(latest["billing_role"] == role) & (latest["quality"] < BAD)]
     vals = pd.to_numeric(rows["value"], errors="coerce").dropna()
     return float(vals.sum()) if not vals.empty else None
 
@@ -56,7 +62,7 @@ def block_kpis(latest: pd.DataFrame, event_state: str | None = None) -> BlockKpi
     heat_kw = _role_sum(latest, "thermal_power_kw")
     pue = facility_kw / it_kw if facility_kw is not None and it_kw else None
     newest = pd.to_datetime(latest["ts"], utc=True).max()
-    bad = int((latest["quality"] >= 2).sum())
+    bad = int((latest["quality"] >= BAD).sum())
     return BlockKpis(it_kw, facility_kw, heat_kw, pue, mode_from_values(values_by_tag(latest), event_state),
                      newest, len(latest), bad)
 

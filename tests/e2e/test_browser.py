@@ -1,22 +1,27 @@
 """End to end in a real browser: the Streamlit app, a database with history, live values changing.
 
 Starts on free ports: the app (`streamlit run streamlit_app/app.py`) against a test database with
-the demo site, an hour of simulated history and a live writer (the simulator's LiveBlock stepping
-in real time, upserting ops.point_latest and raw.telemetry every second, as the ingestor does);
+the demo site and an hour of simulated history, with live values from either
+* a live writer (the simulator's LiveBlock stepping in real time, upserting ops.point_latest and
+  raw.telemetry every second, as the ingestor does) — fast, few moving parts; or
+* the whole chain: `mcs simulate` device servers → `mcs edge` pollers → MQTT → `mcs ingest`;
 then drives headless /usr/bin/chromium over the DevTools protocol (a tiny websocket client, no
 playwright download): signs in as the demo operator through the real form, screenshots the Live
-NOC twice and the Alarms page into the test's tmp dir, and checks that the rendered KPI values
-changed between the two NOC screenshots without a page reload (st.fragment run_every).
+NOC twice and the Alarms page into the test's tmp dir (`screenshots/`), and checks that the
+rendered KPI values changed between the two NOC screenshots without a page reload
+(st.fragment run_every).
 """
 
 from __future__ import annotations
 
 import base64
+import contextlib
 import itertools
 import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import threading
@@ -143,22 +148,27 @@ def _wait_http(url: str, timeout: float = 60.0) -> None:
     raise AssertionError(f"{url} did not answer within {timeout:.0f} s")
 
 
-@pytest.fixture
-def live_database(database_url: str) -> Iterator[str]:
+def prepare_database(url: str) -> None:
+    """Demo site, an hour of simulated history and three open alarms for the Alarms page."""
     from simulator.backfill import backfill
 
-    eng = make_engine(database_url)
+    eng = make_engine(url)
     load_demo_sites(eng, (SITE,))
     eng.dispose()
-    backfill(database_url, days=1 / 24, site_id=SITE, progress=False)
+    backfill(url, days=1 / 24, site_id=SITE, progress=False)
     now = datetime.now(UTC)
-    with psycopg.connect(libpq_url(database_url)) as conn:
+    with psycopg.connect(libpq_url(url)) as conn:
         for i, (tag, pri) in enumerate((("TT-L2s", "P1"), ("PT-HX-dP", "P2"), ("SW-01-cpu", "P3"))):
             conn.execute("""INSERT INTO ops.alarms (alarm_id, site_id, block_id, tag, kind, priority, direction, state,
                             raised_at, value, threshold, description)
                             VALUES (%s, %s, %s, %s, 'limit', %s, 'HIGH', 'ACTIVE_UNACK', %s, 1, 1, %s)""",
                          (f"e2e-{tag}", SITE, BLOCK, tag, pri, now - timedelta(minutes=10 + i), f"{tag} high (e2e)"))
         conn.commit()
+
+
+@pytest.fixture
+def live_database(database_url: str) -> Iterator[str]:
+    prepare_database(database_url)
     writer = LiveWriter(database_url)
     writer.start()
     try:
@@ -172,26 +182,36 @@ def live_database(database_url: str) -> Iterator[str]:
         writer.join(timeout=10)
 
 
+@contextlib.contextmanager
+def running_app(db_url: str, log_path: Path) -> Iterator[str]:
+    port = free_port()
+    env = {**os.environ, "MCS_DATABASE_URL": db_url, "MCS_APP_LIVE_REFRESH_S": "2",
+           "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"}
+    with log_path.open("w") as log:
+        proc = subprocess.Popen([str(Path(sys.executable).parent / "streamlit"), "run", "streamlit_app/app.py",
+                                 "--server.headless", "true", "--server.address", "127.0.0.1",
+                                 "--server.port", str(port), "--server.fileWatcherType", "none"],
+                                cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            _wait_http(f"http://127.0.0.1:{port}/_stcore/health")
+            yield f"http://127.0.0.1:{port}"
+        finally:
+            stop(proc)
+
+
+def stop(proc: subprocess.Popen) -> None:
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
 @pytest.fixture
 def app_url(live_database: str, tmp_path: Path) -> Iterator[str]:
-    port = free_port()
-    env = {**os.environ, "MCS_DATABASE_URL": live_database, "MCS_APP_LIVE_REFRESH_S": "2",
-           "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"}
-    log = (tmp_path / "streamlit.log").open("w")
-    proc = subprocess.Popen([str(Path(sys.executable).parent / "streamlit"), "run", "streamlit_app/app.py",
-                             "--server.headless", "true", "--server.address", "127.0.0.1",
-                             "--server.port", str(port), "--server.fileWatcherType", "none"],
-                            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    try:
-        _wait_http(f"http://127.0.0.1:{port}/_stcore/health")
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
+    with running_app(live_database, tmp_path / "streamlit.log") as url:
+        yield url
 
 
 @pytest.fixture
@@ -226,13 +246,14 @@ KPI_TEXT_JS = """(() => Array.from(document.querySelectorAll('[data-testid="stMe
 def kpis(tools: DevTools) -> dict[str, str]:
     out = {}
     for text in tools.eval(KPI_TEXT_JS) or []:
-        for label in ("IT power", "Heat exported", "PUE now", "Facility power", "Thermal mode"):
-            if text.startswith(label):
+        for label in ("IT power", "Heat exported", "PUE now", "Facility power", "Thermal mode", "Edge"):
+            if text.startswith(label) and not text.startswith("Edge and"):
                 out[label] = text[len(label):].strip()
     return out
 
 
-def test_live_noc_and_alarms_in_headless_chromium(app_url: str, browser: DevTools, tmp_path: Path) -> None:
+def drive(browser: DevTools, app_url: str, tmp_path: Path) -> tuple[dict[str, str], dict[str, str]]:
+    """Sign in as the demo operator, screenshot the Live NOC twice and the Alarms page; KPIs before/after."""
     out_dir = tmp_path / "screenshots"
     out_dir.mkdir()
     browser.call("Page.navigate", url=app_url)
@@ -265,9 +286,63 @@ def test_live_noc_and_alarms_in_headless_chromium(app_url: str, browser: DevTool
     assert clicked is True, f"sidebar link to Alarms not found among {clicked}"
     browser.wait_for("document.body.innerText.includes('Acknowledge selected') && "
                      "!!document.querySelector('[data-testid=\"stDataFrame\"]')", what="the alarms page")
+    assert "3 active alarm(s) shown" in browser.eval("document.body.innerText")
     time.sleep(1.0)   # let the data grid paint its canvas
     browser.screenshot(out_dir / "alarms.png")
     shots = sorted(p.name for p in out_dir.iterdir())
     assert shots == ["alarms.png", "live_noc_1.png", "live_noc_2.png"]
     assert all((out_dir / s).stat().st_size > 10_000 for s in shots)
-    print(f"screenshots in {out_dir}; KPIs {first} -> {second}")
+    return first, second
+
+
+def test_live_noc_and_alarms_in_headless_chromium(app_url: str, browser: DevTools, tmp_path: Path) -> None:
+    first, second = drive(browser, app_url, tmp_path)
+    print(f"screenshots in {tmp_path / 'screenshots'}; KPIs {first} -> {second}")
+
+
+def test_live_noc_through_simulator_edge_and_ingestor(database_url: str, mqtt_url: str, browser: DevTools,
+                                                      tmp_path: Path) -> None:
+    """The same, with live values travelling the real path: simulator devices → `mcs edge` pollers →
+    MQTT → `mcs ingest` → ops.point_latest (device ports moved to free ones: the demo ports may be
+    taken on a shared machine)."""
+    prepare_database(database_url)
+    with psycopg.connect(libpq_url(database_url)) as conn:
+        ports = [p for (p,) in conn.execute("SELECT DISTINCT port FROM ref.devices WHERE port IS NOT NULL")]
+        for old in ports:
+            conn.execute("UPDATE ref.devices SET port = %s WHERE port = %s", (free_port(), old))
+        conn.commit()
+    env = {**os.environ, "MCS_DATABASE_URL": database_url, "MCS_MQTT_URL": mqtt_url, "MCS_DATA_DIR": str(tmp_path),
+           "MCS_EDGE_HEARTBEAT_S": "2", "MCS_EDGE_BACNET_CLIENT_PORT": str(free_port()),
+           "MCS_EDGE_PLC_REQUESTS": "none", "MCS_INGEST_GROUP": f"e2e-{free_port()}"}
+    mcs = [sys.executable, "-m", "mcs.cli"]
+    procs = []
+    logs = []
+    try:
+        for name, args in (("ingest", ["ingest"]), ("simulate", ["simulate", "--site", SITE]),
+                           ("edge", ["edge", "--site", SITE, "--block", BLOCK])):
+            log = (tmp_path / f"{name}.log").open("w")
+            logs.append(log)
+            procs.append(subprocess.Popen([*mcs, *args], env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT))
+        # One GOOD, fresh reading from each kind of device: SNMP PDU, Modbus meter/CDU/thermal I/O/dry cooler.
+        probe = ("PDU-01-kW", "MET-01-kW", "TT-CDU1s", "TT-L2s", "TT-DCout")
+        fresh = """SELECT count(*) FROM ops.point_latest l JOIN ref.points p USING (point_id)
+                   WHERE p.site_id = %s AND p.block_id = %s AND p.tag = ANY(%s) AND l.quality = 0
+                   AND l.received_at > now() - interval '15 seconds'"""
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline:
+            assert all(p.poll() is None for p in procs), "a daemon exited; see the logs in " + str(tmp_path)
+            with psycopg.connect(libpq_url(database_url)) as conn:
+                if conn.execute(fresh, (SITE, BLOCK, list(probe))).fetchone()[0] == len(probe):
+                    break
+            time.sleep(1.0)
+        else:
+            raise AssertionError(f"no GOOD live {probe} through edge + ingestor within 180 s; logs in {tmp_path}")
+        with running_app(database_url, tmp_path / "streamlit.log") as app_url:
+            first, second = drive(browser, app_url, tmp_path)
+        assert first.get("Edge") == "online", first       # heartbeats arrive through the ingestor too
+        print(f"whole chain: screenshots in {tmp_path / 'screenshots'}; KPIs {first} -> {second}")
+    finally:
+        for proc in reversed(procs):
+            stop(proc)
+        for log in logs:
+            log.close()

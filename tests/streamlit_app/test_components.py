@@ -10,7 +10,7 @@ import pytest
 
 from streamlit_app.auth import hash_password, verify_password
 from streamlit_app.components import alarm_kpis
-from streamlit_app.components.live import block_kpis, hx_approach, mode_from_values
+from streamlit_app.components.live import block_kpis, hx_approach, mode_from_values, values_by_tag
 from streamlit_app.components.sla import credit_pct, merged_minutes
 from streamlit_app.components.thermal_diagram import temp_colour, thermal_figure
 
@@ -29,15 +29,17 @@ def test_password_hashes_verify_and_reject_tampering() -> None:
 
 def test_block_kpis_by_billing_role_and_mode_register() -> None:
     latest = pd.DataFrame({
-        "tag": ["MET-01-kW", "PDU-01-kW", "PDU-02-kW", "PDU-03-kW", "MET-T1-kWt", "MODE-current"],
-        "billing_role": ["facility_power_kw", "it_power_kw", "it_power_kw", "it_power_kw", "thermal_power_kw", None],
-        "value": [1060.0, 300.0, 350.0, 350.0, 700.0, 2.0],
-        "ts": [datetime.now(UTC)] * 6, "quality": [0, 0, 0, 0, 0, 2]})
+        "tag": ["MET-01-kW", "PDU-01-kW", "PDU-02-kW", "PDU-03-kW", "MET-T1-kWt", "MODE-current", "TT-L2s"],
+        "billing_role": ["facility_power_kw", "it_power_kw", "it_power_kw", "it_power_kw", "thermal_power_kw", None,
+                         None],
+        "value": [1060.0, 300.0, 350.0, 350.0, 700.0, 2.0, 0.0],
+        "ts": [datetime.now(UTC)] * 7, "quality": [0, 0, 0, 0, 0, 0, 2]})
     k = block_kpis(latest, event_state="EXPORT")
     assert (k.it_kw, k.facility_kw, k.heat_kw) == (1000.0, 1060.0, 700.0)
     assert k.pue == pytest.approx(1.06)
     assert k.mode == "REJECT"                          # the PLC register wins over the last event
     assert k.bad_points == 1
+    assert "TT-L2s" not in values_by_tag(latest)         # a BAD reading's 0 is not shown as 0 °C
     assert mode_from_values({}, "MIXED") == "MIXED"
     assert hx_approach({"TT-HXpIn": 45.0, "TT-HXsOut": 40.2}) == pytest.approx(4.8)
 
