@@ -28,7 +28,10 @@ heat as (
 ),
 
 colo as (
-    select site_id, month_start, sum(colo_fee_amount) as colo_revenue
+    select
+        site_id,
+        month_start,
+        sum(colo_fee_amount) as colo_revenue
     from {{ ref('invoice_monthly') }}
     group by site_id, month_start
 ),
@@ -54,10 +57,10 @@ joined as (
         coalesce(c.colo_revenue, 0) as colo_revenue
     from agreements as a
     inner join heat as h
-        on h.site_id = a.site_id
-        and h.month_start <= coalesce(a.end_date, date '9999-12-31')
-        and (h.month_start + interval '1 month')::date > a.start_date
-    left join colo as c on c.site_id = a.site_id and c.month_start = h.month_start
+        on a.site_id = h.site_id
+            and h.month_start <= coalesce(a.end_date, date '9999-12-31')
+            and (h.month_start + interval '1 month')::date > a.start_date
+    left join colo as c on a.site_id = c.site_id and h.month_start = c.month_start
 ),
 
 valued as (
@@ -70,7 +73,7 @@ valued as (
 
 select
     'HC-' || upper(split_part(site_id, '-', 1)) || '-' || to_char(month_start, 'YYYYMM') || '-'
-        || lpad(row_number() over (partition by site_id, month_start order by contract_ref)::text, 3, '0')
+    || lpad(row_number() over (partition by site_id, month_start order by contract_ref)::text, 3, '0')
         as statement_number,
     contract_ref,
     host,
@@ -96,8 +99,10 @@ select
         when budget_neutral_threshold > 0 then heat_credit_amount
             + case when pricing_model = 'revenue_share' then revenue_share_amount else 0 end >= budget_neutral_threshold
     end as budget_neutral_met,
-    greatest(budget_neutral_threshold - heat_credit_amount
-        - case when pricing_model = 'revenue_share' then revenue_share_amount else 0 end, 0) as budget_shortfall_amount,
+    greatest(
+        budget_neutral_threshold - heat_credit_amount
+        - case when pricing_model = 'revenue_share' then revenue_share_amount else 0 end, 0
+    ) as budget_shortfall_amount,
     n_days::integer as metered_days,
     (needs_review or energy_rate is null or displacement_efficiency is null) as needs_review
 from valued

@@ -34,7 +34,12 @@ demand as (
 ),
 
 efficiency as (
-    select site_id, block_id, month_start, pue from {{ ref('fct_efficiency_monthly') }}
+    select
+        site_id,
+        block_id,
+        month_start,
+        pue
+    from {{ ref('fct_efficiency_monthly') }}
 ),
 
 sla as (
@@ -62,11 +67,11 @@ lines as (
         coalesce(s.credit_pct, 0) as sla_credit_pct,
         round(coalesce(s.credit_amount, 0)::numeric, 2) as sla_credit_amount
     from months as m
-    left join energy as e on e.contract_ref = m.contract_ref and e.month_start = m.month_start
-    left join demand as d on d.contract_ref = m.contract_ref and d.month_start = m.month_start
+    left join energy as e on m.contract_ref = e.contract_ref and m.month_start = e.month_start
+    left join demand as d on m.contract_ref = d.contract_ref and m.month_start = d.month_start
     left join efficiency as ef
-        on ef.site_id = m.site_id and ef.block_id = m.block_id and ef.month_start = m.month_start
-    left join sla as s on s.contract_ref = m.contract_ref and s.month_start = m.month_start
+        on m.site_id = ef.site_id and m.block_id = ef.block_id and m.month_start = ef.month_start
+    left join sla as s on m.contract_ref = s.contract_ref and m.month_start = s.month_start
 ),
 
 amounts as (
@@ -92,13 +97,13 @@ subtotals as (
     select
         totals.*,
         colo_fee_amount + power_amount + demand_amount + cooling_amount + cross_connect_amount
-            - sla_credit_amount as subtotal_amount
+        - sla_credit_amount as subtotal_amount
     from totals
 )
 
 select
     'ML-' || upper(split_part(site_id, '-', 1)) || '-' || to_char(month_start, 'YYYYMM') || '-'
-        || lpad(row_number() over (partition by site_id, month_start order by contract_ref)::text, 3, '0')
+    || lpad(row_number() over (partition by site_id, month_start order by contract_ref)::text, 3, '0')
         as invoice_number,
     contract_ref,
     customer,
@@ -142,9 +147,14 @@ select
     metered_days,
     metered_days < days_in_month as is_partial_period,
     (energy_needs_review or power_per_kwh is null or colo_per_kw_month is null) as needs_review,
-    concat_ws('; ',
-        case when metered_days < days_in_month then 'energy for ' || metered_days || ' of ' || days_in_month || ' days' end,
-        case when energy_needs_review then 'meter data needs review (missing intervals, reset or counter/power mismatch)' end,
+    concat_ws(
+        '; ',
+        case
+            when metered_days < days_in_month then 'energy for ' || metered_days || ' of ' || days_in_month || ' days'
+        end,
+        case
+            when energy_needs_review then 'meter data needs review (missing intervals, reset or counter/power mismatch)'
+        end,
         case when power_per_kwh is null then 'contract has no power_per_kwh' end,
         case when colo_per_kw_month is null then 'contract has no colo_per_kw_month' end,
         case when pue_source <> 'block_month' then 'cooling PUE from ' || pue_source end

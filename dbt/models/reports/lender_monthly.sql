@@ -28,9 +28,9 @@ base as (
         sm.*
     from lenders as l
     inner join site_months as sm
-        on sm.site_id = l.site_id
-        and sm.month_start <= coalesce(l.end_date, date '9999-12-31')
-        and (sm.month_start + interval '1 month')::date > l.start_date
+        on l.site_id = sm.site_id
+            and sm.month_start <= coalesce(l.end_date, date '9999-12-31')
+            and (sm.month_start + interval '1 month')::date > l.start_date
 ),
 
 cash as (

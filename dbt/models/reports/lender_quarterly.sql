@@ -14,7 +14,10 @@ site_months as (
 ),
 
 lenders as (
-    select contract_ref, terms from {{ ref('stg_ref__contracts') }}
+    select
+        contract_ref,
+        terms
+    from {{ ref('stg_ref__contracts') }}
     where contract_kind = 'lender' and is_active
 ),
 
@@ -48,15 +51,21 @@ quarters as (
         sum(m.co2_avoided_kg) as co2_avoided_kg,
         (array_agg(m.utilisation_pct order by m.month_start desc))[1] as utilisation_pct_end,
         min(m.availability_pct) as worst_month_availability_pct,
-        string_agg(to_char(m.month_start, 'YYYY-MM') || ' ' || coalesce(m.revenue_net::text, '—'), ' | '
-            order by m.month_start) as trend_revenue,
-        string_agg(to_char(m.month_start, 'YYYY-MM') || ' ' || coalesce(m.availability_pct::text, '—'), ' | '
-            order by m.month_start) as trend_availability,
-        string_agg(to_char(m.month_start, 'YYYY-MM') || ' ' || coalesce(m.pue::text, '—'), ' | '
-            order by m.month_start) as trend_pue,
+        string_agg(
+            to_char(m.month_start, 'YYYY-MM') || ' ' || coalesce(m.revenue_net::text, '—'), ' | '
+            order by m.month_start
+        ) as trend_revenue,
+        string_agg(
+            to_char(m.month_start, 'YYYY-MM') || ' ' || coalesce(m.availability_pct::text, '—'), ' | '
+            order by m.month_start
+        ) as trend_availability,
+        string_agg(
+            to_char(m.month_start, 'YYYY-MM') || ' ' || coalesce(m.pue::text, '—'), ' | '
+            order by m.month_start
+        ) as trend_pue,
         bool_or(m.needs_review) as needs_review
     from monthly as m
-    left join site_months as sm on sm.site_id = m.site_id and sm.month_start = m.month_start
+    left join site_months as sm on m.site_id = sm.site_id and m.month_start = sm.month_start
     group by m.contract_ref, date_trunc('quarter', m.month_start)::date
 ),
 
@@ -64,11 +73,13 @@ ratios as (
     select
         q.*,
         l.terms,
-        round((100 - 100 * q.capacity_downtime_minutes / nullif(q.capacity_minutes, 0))::numeric, 4) as availability_pct,
+        round(
+            (100 - 100 * q.capacity_downtime_minutes / nullif(q.capacity_minutes, 0))::numeric, 4
+        ) as availability_pct,
         round((q.facility_kwh / nullif(q.it_kwh, 0))::numeric, 4) as pue,
         round((q.heat_exported_kwht / nullif(q.it_kwh, 0))::numeric, 4) as heat_export_ratio
     from quarters as q
-    inner join lenders as l on l.contract_ref = q.contract_ref
+    inner join lenders as l on q.contract_ref = l.contract_ref
 )
 
 select

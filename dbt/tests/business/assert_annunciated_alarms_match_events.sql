@@ -1,10 +1,26 @@
 -- Every annunciated activation is counted in exactly one 10-minute period of its site (none lost
 -- to the spine's edges or double-counted by the joins).
-select a.site_id, count(*) as activations, max(k.alarms) as counted
-from {{ ref('int_alarm_activations') }} as a
-left join (
-    select site_id, sum(alarms_raised) as alarms from {{ ref('fct_alarm_kpis_10m') }} group by site_id
-) as k on k.site_id = a.site_id
-where a.is_annunciated
-group by a.site_id
-having count(*) <> coalesce(max(k.alarms), -1)
+with counted as (
+    select
+        site_id,
+        sum(alarms_raised) as alarms
+    from {{ ref('fct_alarm_kpis_10m') }}
+    group by site_id
+),
+
+activations as (
+    select
+        site_id,
+        count(*) as activations
+    from {{ ref('int_alarm_activations') }}
+    where is_annunciated
+    group by site_id
+)
+
+select
+    a.site_id,
+    a.activations,
+    c.alarms as counted
+from activations as a
+left join counted as c on a.site_id = c.site_id
+where a.activations <> coalesce(c.alarms, -1)

@@ -7,7 +7,7 @@ with activations as (
         a.*,
         date_trunc('month', a.raised_at at time zone s.timezone)::date as month_start
     from {{ ref('int_alarm_activations') }} as a
-    inner join {{ ref('stg_ref__sites') }} as s on s.site_id = a.site_id
+    inner join {{ ref('stg_ref__sites') }} as s on a.site_id = s.site_id
     where a.is_annunciated
 ),
 
@@ -33,7 +33,7 @@ ranked as (
     select
         per_source.*,
         row_number() over (
-            partition by site_id, month_start order by activations desc, block_id, tag
+            partition by site_id, month_start order by activations desc, block_id asc, tag asc
         ) as rank_in_month,
         sum(activations) over (partition by site_id, month_start) as area_activations
     from per_source

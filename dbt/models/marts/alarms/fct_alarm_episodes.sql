@@ -20,7 +20,10 @@ targets as (
 ),
 
 sites as (
-    select site_id, timezone from {{ ref('stg_ref__sites') }}
+    select
+        site_id,
+        timezone
+    from {{ ref('stg_ref__sites') }}
 ),
 
 per_alarm_events as (
@@ -107,7 +110,7 @@ select
     e.comment_count::integer as comment_count,
     e.event_count::integer as event_count
 from per_alarm_activations as a
-inner join per_alarm_events as e on e.alarm_id = a.alarm_id
-left join alarms as al on al.alarm_id = a.alarm_id
-left join targets as t on t.priority = a.priority_at_raise
-left join sites as s on s.site_id = a.site_id
+inner join per_alarm_events as e on a.alarm_id = e.alarm_id
+left join alarms as al on a.alarm_id = al.alarm_id
+left join targets as t on a.priority_at_raise = t.priority
+left join sites as s on a.site_id = s.site_id

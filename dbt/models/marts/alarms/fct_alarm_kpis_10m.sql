@@ -6,7 +6,10 @@
     of these rows, so the three grains always agree. -#}
 
 with sites as (
-    select site_id, timezone from {{ ref('stg_ref__sites') }}
+    select
+        site_id,
+        timezone
+    from {{ ref('stg_ref__sites') }}
 ),
 
 activations as (
@@ -24,7 +27,7 @@ bounds as (
         min((e.event_at at time zone s.timezone)::date) as first_date,
         max((e.event_at at time zone s.timezone)::date) as last_date
     from events as e
-    inner join sites as s on s.site_id = e.site_id
+    inner join sites as s on e.site_id = s.site_id
     group by e.site_id, s.timezone
 ),
 
@@ -55,7 +58,7 @@ raised as (
         count(*) filter (where is_annunciated and is_chattering) as chattering_alarms,
         count(*) filter (where is_annunciated and is_fleeting) as fleeting_alarms
     from activations
-    group by 1, 2
+    group by site_id, to_timestamp(floor(extract(epoch from raised_at) / 600) * 600)
 ),
 
 event_counts as (
@@ -67,7 +70,7 @@ event_counts as (
         count(*) filter (where event_type = 'SHELVED') as shelve_actions,
         count(*) filter (where event_type = 'SUPPRESSED') as suppressions
     from events
-    group by 1, 2
+    group by site_id, to_timestamp(floor(extract(epoch from event_at) / 600) * 600)
 ),
 
 standing as (
@@ -80,11 +83,11 @@ standing as (
         ) as stale_at_end
     from spine as sp
     inner join activations as a
-        on a.site_id = sp.site_id
-        and a.is_annunciated
-        and a.raised_at < sp.bucket_end
-        and coalesce(a.ended_at, 'infinity'::timestamptz) > sp.bucket_end
-    group by 1, 2
+        on sp.site_id = a.site_id
+            and a.is_annunciated
+            and sp.bucket_end > a.raised_at
+            and coalesce(a.ended_at, 'infinity'::timestamptz) > sp.bucket_end
+    group by sp.site_id, sp.bucket_start
 )
 
 select
@@ -112,8 +115,8 @@ select
     round(coalesce(r.alarms_raised, 0) / {{ bconst('isa_operator_positions') }}, 4) as alarms_per_operator,
     {{ bconst('isa_flood_alarms_per_10min') }} as isa_flood_threshold,
     coalesce(r.alarms_raised, 0) / {{ bconst('isa_operator_positions') }}
-        > {{ bconst('isa_flood_alarms_per_10min') }} as is_flood
+    > {{ bconst('isa_flood_alarms_per_10min') }} as is_flood
 from spine as sp
-left join raised as r on r.site_id = sp.site_id and r.bucket_start = sp.bucket_start
-left join event_counts as ec on ec.site_id = sp.site_id and ec.bucket_start = sp.bucket_start
-left join standing as st on st.site_id = sp.site_id and st.bucket_start = sp.bucket_start
+left join raised as r on sp.site_id = r.site_id and sp.bucket_start = r.bucket_start
+left join event_counts as ec on sp.site_id = ec.site_id and sp.bucket_start = ec.bucket_start
+left join standing as st on sp.site_id = st.site_id and sp.bucket_start = st.bucket_start

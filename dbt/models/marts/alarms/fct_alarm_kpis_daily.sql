@@ -8,9 +8,11 @@ with periods as (
 ),
 
 activations as (
-    select a.*, (a.raised_at at time zone s.timezone)::date as local_date
+    select
+        a.*,
+        (a.raised_at at time zone s.timezone)::date as local_date
     from {{ ref('int_alarm_activations') }} as a
-    inner join {{ ref('stg_ref__sites') }} as s on s.site_id = a.site_id
+    inner join {{ ref('stg_ref__sites') }} as s on a.site_id = s.site_id
     where a.is_annunciated
 ),
 
@@ -45,7 +47,12 @@ daily as (
 ),
 
 source_counts as (
-    select site_id, local_date, block_id, tag, count(*) as n
+    select
+        site_id,
+        local_date,
+        block_id,
+        tag,
+        count(*) as n
     from activations
     group by site_id, local_date, block_id, tag
 ),
@@ -53,7 +60,7 @@ source_counts as (
 ranked as (
     select
         source_counts.*,
-        row_number() over (partition by site_id, local_date order by n desc, block_id, tag) as rnk
+        row_number() over (partition by site_id, local_date order by n desc, block_id asc, tag asc) as rnk
     from source_counts
 ),
 
@@ -69,7 +76,10 @@ top10 as (
 ),
 
 chattering_sources as (
-    select site_id, local_date, count(distinct block_id || '/' || tag) as chattering_sources
+    select
+        site_id,
+        local_date,
+        count(distinct block_id || '/' || tag) as chattering_sources
     from activations
     where is_chattering
     group by site_id, local_date
@@ -139,12 +149,14 @@ select
     round(rs.avg_time_to_ack_s::numeric, 1) as avg_time_to_ack_s,
     -- headline compliance: every ISA target of the day met (distribution and top-10 share are
     -- reported but not part of it: with a handful of alarms a day they are not meaningful)
-    (d.alarms_raised / d.operator_positions <= {{ bconst('isa_alarms_per_operator_day_acceptable') }}
+    (
+        d.alarms_raised / d.operator_positions <= {{ bconst('isa_alarms_per_operator_day_acceptable') }}
         and 100.0 * d.flood_periods / d.periods < {{ bconst('isa_flood_pct_periods_max') }}
         and d.chattering_alarms = 0
         and d.fleeting_alarms = 0
-        and d.max_stale < {{ bconst('isa_stale_max') }}) as meets_isa_targets
+        and d.max_stale < {{ bconst('isa_stale_max') }}
+    ) as meets_isa_targets
 from daily as d
-left join top10 as t on t.site_id = d.site_id and t.local_date = d.local_date
-left join chattering_sources as cs on cs.site_id = d.site_id and cs.local_date = d.local_date
-left join response as rs on rs.site_id = d.site_id and rs.local_date = d.local_date
+left join top10 as t on d.site_id = t.site_id and d.local_date = t.local_date
+left join chattering_sources as cs on d.site_id = cs.site_id and d.local_date = cs.local_date
+left join response as rs on d.site_id = rs.site_id and d.local_date = rs.local_date

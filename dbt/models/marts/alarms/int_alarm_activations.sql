@@ -77,30 +77,46 @@ timed as (
     from ended
 ),
 
-chatter as (
-    select
-        timed.*,
-        count(*) over (
-            partition by site_id, block_id, tag order by raised_at
-            range between make_interval(secs => {{ bconst('isa_chattering_window_s') }}::double precision)
-            preceding and current row
-        ) as raises_in_window_ending_here
-    from timed
+window_length as (
+    select make_interval(secs => {{ bconst('isa_chattering_window_s') }}::double precision) as w
 ),
 
+-- activations of the same source (block + tag) in the window ending at each activation
+chatter as (
+    select
+        a.alarm_id,
+        a.activation_no,
+        count(*) as raises_in_window_ending_here
+    from timed as a
+    cross join window_length as wl
+    inner join timed as b
+        on
+            a.site_id = b.site_id
+            and a.block_id = b.block_id
+            and a.tag = b.tag
+            and b.raised_at between a.raised_at - wl.w and a.raised_at
+    group by a.alarm_id, a.activation_no
+),
+
+-- an activation chatters when it lies in any window of isa_chattering_window_s holding at least
+-- isa_chattering_raises activations of the same source, i.e. when a window that reached the count
+-- closes at it or up to one window length after it
 chatter_flag as (
     select
-        chatter.*,
-        -- an activation chatters when it lies in any window of isa_chattering_window_s holding at
-        -- least isa_chattering_raises activations of the same source: i.e. a window-closing
-        -- activation at or up to the window length after it reached the count
-        max(case when raises_in_window_ending_here >= {{ bconst('isa_chattering_raises') }} then raised_at end)
-            over (
-                partition by site_id, block_id, tag order by raised_at
-                range between current row
-                and make_interval(secs => {{ bconst('isa_chattering_window_s') }}::double precision) following
-            ) is not null as is_chattering
-    from chatter
+        t.*,
+        exists(
+            select 1
+            from timed as later
+            inner join chatter as c on later.alarm_id = c.alarm_id and later.activation_no = c.activation_no
+            where
+                later.site_id = t.site_id
+                and later.block_id = t.block_id
+                and later.tag = t.tag
+                and later.raised_at between t.raised_at and t.raised_at + wl.w
+                and c.raises_in_window_ending_here >= {{ bconst('isa_chattering_raises') }}
+        ) as is_chattering
+    from timed as t
+    cross join window_length as wl
 )
 
 select
@@ -120,8 +136,9 @@ select
     closed_at,
     ended_at,
     extract(epoch from (ended_at - raised_at))::double precision as active_s,
-    ended_at is not null and ended_at - raised_at
-        < make_interval(secs => {{ bconst('isa_fleeting_max_s') }}::double precision) as is_fleeting,
+    coalesce(
+        ended_at - raised_at < make_interval(secs => {{ bconst('isa_fleeting_max_s') }}::double precision), false
+    ) as is_fleeting,
     is_chattering,
     is_annunciated,
     event_source

@@ -16,7 +16,7 @@ pdu_hours as (
         min(r.local_date) as local_date,
         sum(r.avg_value) as it_kw
     from {{ ref('fct_rollup_1h') }} as r
-    inner join {{ ref('dim_points') }} as p on p.point_id = r.point_id
+    inner join {{ ref('dim_points') }} as p on r.point_id = p.point_id
     where p.billing_role = 'it_power_kw' and r.n > 0
     group by r.site_id, r.block_id, r.bucket
 ),
@@ -29,9 +29,9 @@ rack_hours as (
         max(r.avg_value) as peak_rack_kw_1h,
         (array_agg(p.equipment_tag order by r.avg_value desc))[1] as peak_rack
     from {{ ref('fct_rollup_1h') }} as r
-    inner join {{ ref('dim_points') }} as p on p.point_id = r.point_id
+    inner join {{ ref('dim_points') }} as p on r.point_id = p.point_id
     where p.billing_role = 'rack_power_kw' and r.n > 0
-    group by 1, 2, 3
+    group by r.site_id, r.block_id, date_trunc('month', r.local_date)::date
 ),
 
 load as (
@@ -43,7 +43,7 @@ load as (
         avg(it_kw) as mean_it_kw,
         max(it_kw) as peak_it_kw_1h
     from pdu_hours
-    group by 1, 2, 3
+    group by site_id, block_id, date_trunc('month', local_date)::date
 ),
 
 contracts as (
@@ -60,10 +60,10 @@ sold as (
         count(c.contract_ref) as contracts
     from load as l
     left join contracts as c
-        on c.site_id = l.site_id and c.block_id = l.block_id
-        and c.start_date <= (l.month_start + interval '1 month' - interval '1 day')::date
-        and coalesce(c.end_date, date '9999-12-31') >= l.month_start
-    group by 1, 2, 3
+        on l.site_id = c.site_id and l.block_id = c.block_id
+            and c.start_date <= (l.month_start + interval '1 month' - interval '1 day')::date
+            and coalesce(c.end_date, date '9999-12-31') >= l.month_start
+    group by l.site_id, l.block_id, l.month_start
 )
 
 select
@@ -80,7 +80,9 @@ select
     round((100 * s.sold_kw / nullif(b.it_capacity_kw, 0))::numeric, 1) as sold_utilisation_pct,
     case
         when 100 * s.sold_kw / nullif(b.it_capacity_kw, 0) >= {{ bconst('capacity_alert_pct') }} then 'sold_out_alert'
-        when 100 * s.sold_kw / nullif(b.it_capacity_kw, 0) < {{ bconst('capacity_deal_below_pct') }} then 'open_for_deals'
+        when
+            100 * s.sold_kw / nullif(b.it_capacity_kw, 0) < {{ bconst('capacity_deal_below_pct') }}
+            then 'open_for_deals'
         else 'limited'
     end as capacity_status,
     l.measured_hours::integer as measured_hours,
@@ -92,6 +94,6 @@ select
     r.peak_rack,
     r.peak_rack_kw_1h > b.it_capacity_kw / nullif(b.rack_count, 0) as rack_over_design
 from load as l
-inner join blocks as b on b.site_id = l.site_id and b.block_id = l.block_id
-inner join sold as s on s.site_id = l.site_id and s.block_id = l.block_id and s.month_start = l.month_start
-left join rack_hours as r on r.site_id = l.site_id and r.block_id = l.block_id and r.month_start = l.month_start
+inner join blocks as b on l.site_id = b.site_id and l.block_id = b.block_id
+inner join sold as s on l.site_id = s.site_id and l.block_id = s.block_id and l.month_start = s.month_start
+left join rack_hours as r on l.site_id = r.site_id and l.block_id = r.block_id and l.month_start = r.month_start

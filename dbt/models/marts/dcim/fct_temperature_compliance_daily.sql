@@ -13,15 +13,27 @@
     the same min_date/max_date window as the roll-ups, so a day is rebuilt after late data. -#}
 
 with inlet_points as (
-    select point_id, site_id, block_id, tag, equipment_tag
+    select
+        point_id,
+        site_id,
+        block_id,
+        tag,
+        equipment_tag
     from {{ ref('dim_points') }}
     where subsystem = 'environmental' and unit = '°C' and tag ~ '^TT-R[0-9]+-in$'
 ),
 
 minutes as (
-    select r.point_id, r.local_date, r.avg_value, r.min_value, r.max_value, r.n, r.n_bad
+    select
+        r.point_id,
+        r.local_date,
+        r.avg_value,
+        r.min_value,
+        r.max_value,
+        r.n,
+        r.n_bad
     from {{ ref('fct_rollup_1m') }} as r
-    inner join inlet_points as p on p.point_id = r.point_id
+    inner join inlet_points as p on r.point_id = p.point_id
     where {{ local_date_in_window('r.local_date') }}
 ),
 
@@ -81,4 +93,4 @@ select
     d.allowable_max_c,
     d.measured_minutes > 0 and d.minutes_allowable = d.measured_minutes as is_compliant_allowable
 from daily as d
-inner join inlet_points as p on p.point_id = d.point_id
+inner join inlet_points as p on d.point_id = p.point_id

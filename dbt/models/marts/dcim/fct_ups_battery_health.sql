@@ -45,7 +45,7 @@ minutes as (
         max(r.avg_value) filter (where p.measure = 'batt_v') as batt_v,
         max(r.max_value) filter (where p.measure = 'load_pct') as load_pct
     from {{ ref('fct_rollup_1m') }} as r
-    inner join ups_points as p on p.point_id = r.point_id
+    inner join ups_points as p on r.point_id = p.point_id
     where p.measure is not null and r.n > 0 and {{ local_date_in_window('r.local_date') }}
     group by p.site_id, p.block_id, p.ups, r.bucket, r.local_date
 ),
@@ -55,7 +55,7 @@ flagged as (
         minutes.*,
         coalesce(on_battery, 0) >= 1 as is_on_battery,
         coalesce(on_battery, 0) >= 1
-            and coalesce(lag(on_battery) over (partition by site_id, block_id, ups order by bucket), 0) < 1
+        and coalesce(lag(on_battery) over (partition by site_id, block_id, ups order by bucket), 0) < 1
             as starts_discharge
     from minutes
 ),
@@ -105,13 +105,21 @@ select
         when min_runtime_float_min is null and min_soc_float_pct is null then 'unknown'
         else 'ok'
     end as health_status,
-    concat_ws('; ',
+    concat_ws(
+        '; ',
         case when min_runtime_float_min < {{ bconst('ups_runtime_warning_min') }}
-            then 'float runtime ' || round(min_runtime_float_min::numeric, 1) || ' min' end,
+                then 'float runtime ' || round(min_runtime_float_min::numeric, 1) || ' min'
+        end,
         case when min_soc_float_pct < {{ bconst('ups_soc_warning_pct') }}
-            then 'float charge ' || round(min_soc_float_pct::numeric, 1) || ' %' end,
+                then 'float charge ' || round(min_soc_float_pct::numeric, 1) || ' %'
+        end,
         case when max_temp_c > {{ bconst('ups_temp_warning_c') }}
-            then 'temperature ' || round(max_temp_c::numeric, 1) || ' °C' end,
-        case when discharge_events > 0 then discharge_events || ' discharge(s), ' || minutes_on_battery || ' min on battery' end
+                then 'temperature ' || round(max_temp_c::numeric, 1) || ' °C'
+        end,
+        case
+            when
+                discharge_events > 0
+                then discharge_events || ' discharge(s), ' || minutes_on_battery || ' min on battery'
+        end
     ) as health_notes
 from daily

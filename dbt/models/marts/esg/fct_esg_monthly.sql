@@ -21,7 +21,10 @@ with efficiency as (
 ),
 
 sites as (
-    select site_id, grid_region from {{ ref('dim_sites') }}
+    select
+        site_id,
+        grid_region
+    from {{ ref('dim_sites') }}
 ),
 
 factors as (
@@ -36,7 +39,7 @@ host_terms as (
         (terms ->> 'boiler_efficiency')::numeric as boiler_efficiency
     from {{ ref('stg_ref__contracts') }}
     where contract_kind = 'host_agreement' and is_active
-    order by site_id, start_date desc
+    order by site_id asc, start_date desc
 ),
 
 joined as (
@@ -53,10 +56,10 @@ joined as (
         {{ bconst('gas_kwh_per_therm') }} as gas_kwh_per_therm,
         {{ bconst('gas_kg_co2_per_therm') }} as gas_kg_co2_per_therm
     from efficiency as e
-    inner join sites as s on s.site_id = e.site_id
-    left join factors as f on f.region_code = s.grid_region
+    inner join sites as s on e.site_id = s.site_id
+    left join factors as f on s.grid_region = f.region_code
     left join factors as fb on fb.region_code = 'US-AVG'
-    left join host_terms as h on h.site_id = e.site_id
+    left join host_terms as h on e.site_id = h.site_id
 ),
 
 computed as (

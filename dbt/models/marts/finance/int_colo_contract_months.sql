@@ -11,20 +11,31 @@ with contracts as (
 ),
 
 energy_months as (
-    select contract_ref, month_start
+    select
+        contract_ref,
+        month_start
     from {{ ref('fct_energy_monthly') }}
     where meter_role = 'rack' and contract_ref is not null
     group by contract_ref, month_start
 ),
 
 sla_months as (
-    select contract_ref, month_start from {{ ref('fct_sla_monthly') }}
+    select
+        contract_ref,
+        month_start
+    from {{ ref('fct_sla_monthly') }}
 ),
 
 months as (
-    select contract_ref, month_start from energy_months
+    select
+        contract_ref,
+        month_start
+    from energy_months
     union
-    select contract_ref, month_start from sla_months
+    select
+        contract_ref,
+        month_start
+    from sla_months
 )
 
 select
@@ -56,6 +67,6 @@ select
     coalesce((c.terms ->> 'tax_rate')::numeric, 0) as tax_rate,
     coalesce((c.terms ->> 'payment_terms_days')::integer, 30) as payment_terms_days
 from contracts as c
-inner join months as m on m.contract_ref = c.contract_ref
+inner join months as m on c.contract_ref = m.contract_ref
 where m.month_start <= coalesce(c.end_date, date '9999-12-31')
-  and (m.month_start + interval '1 month')::date > c.start_date
+    and (m.month_start + interval '1 month')::date > c.start_date

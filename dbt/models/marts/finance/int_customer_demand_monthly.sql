@@ -17,7 +17,9 @@ with rack_5m as (
 ),
 
 racks_per_contract as (
-    select contract_ref, count(distinct energy_point_id) as racks
+    select
+        contract_ref,
+        count(distinct energy_point_id) as racks
     from rack_5m
     group by contract_ref
 ),
@@ -40,6 +42,6 @@ select
     (array_agg(p.bucket_15m order by p.kwh desc))[1] as peak_demand_at,
     count(*)::integer as complete_15m_intervals
 from per_15m as p
-inner join racks_per_contract as rc on rc.contract_ref = p.contract_ref
+inner join racks_per_contract as rc on p.contract_ref = rc.contract_ref
 where p.n_rack_intervals = 3 * rc.racks
 group by p.contract_ref, date_trunc('month', p.local_date)::date

@@ -22,7 +22,10 @@ with invoices as (
 ),
 
 host as (
-    select site_id, month_start, sum(host_value_amount) as host_payments
+    select
+        site_id,
+        month_start,
+        sum(host_value_amount) as host_payments
     from {{ ref('heat_credit_monthly') }}
     group by site_id, month_start
 ),
@@ -53,20 +56,32 @@ capacity as (
 ),
 
 months as (
-    select site_id, month_start from invoices
+    select
+        site_id,
+        month_start
+    from invoices
     union
-    select site_id, month_start from esg
+    select
+        site_id,
+        month_start
+    from esg
     union
-    select site_id, month_start from uptime
+    select
+        site_id,
+        month_start
+    from uptime
 ),
 
 sold as (
-    select m.site_id, m.month_start, sum(c.committed_kw) as sold_kw
+    select
+        m.site_id,
+        m.month_start,
+        sum(c.committed_kw) as sold_kw
     from months as m
     inner join {{ ref('stg_ref__contracts') }} as c
-        on c.site_id = m.site_id and c.contract_kind = 'colo_msa' and c.is_active
-        and c.start_date <= (m.month_start + interval '1 month' - interval '1 day')::date
-        and coalesce(c.end_date, date '9999-12-31') >= m.month_start
+        on m.site_id = c.site_id and c.contract_kind = 'colo_msa' and c.is_active
+            and c.start_date <= (m.month_start + interval '1 month' - interval '1 day')::date
+            and coalesce(c.end_date, date '9999-12-31') >= m.month_start
     group by m.site_id, m.month_start
 ),
 
@@ -77,9 +92,9 @@ incidents as (
         count(*) filter (where e.peak_priority = 'P0') as p0_incidents,
         count(*) filter (where e.peak_priority = 'P1') as p1_incidents
     from {{ ref('fct_alarm_episodes') }} as e
-    inner join {{ ref('dim_sites') }} as s on s.site_id = e.site_id
+    inner join {{ ref('dim_sites') }} as s on e.site_id = s.site_id
     where e.is_annunciated
-    group by 1, 2
+    group by e.site_id, date_trunc('month', e.raised_at at time zone s.timezone)::date
 )
 
 select
@@ -110,10 +125,10 @@ select
     coalesce(inc.p0_incidents, 0)::integer as p0_incidents,
     coalesce(inc.p1_incidents, 0)::integer as p1_incidents
 from months as m
-left join invoices as i on i.site_id = m.site_id and i.month_start = m.month_start
-left join host as h on h.site_id = m.site_id and h.month_start = m.month_start
-left join uptime as u on u.site_id = m.site_id and u.month_start = m.month_start
-left join esg as e on e.site_id = m.site_id and e.month_start = m.month_start
-left join capacity as cap on cap.site_id = m.site_id
-left join sold as sd on sd.site_id = m.site_id and sd.month_start = m.month_start
-left join incidents as inc on inc.site_id = m.site_id and inc.month_start = m.month_start
+left join invoices as i on m.site_id = i.site_id and m.month_start = i.month_start
+left join host as h on m.site_id = h.site_id and m.month_start = h.month_start
+left join uptime as u on m.site_id = u.site_id and m.month_start = u.month_start
+left join esg as e on m.site_id = e.site_id and m.month_start = e.month_start
+left join capacity as cap on m.site_id = cap.site_id
+left join sold as sd on m.site_id = sd.site_id and m.month_start = sd.month_start
+left join incidents as inc on m.site_id = inc.site_id and m.month_start = inc.month_start

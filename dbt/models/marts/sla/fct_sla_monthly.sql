@@ -35,9 +35,9 @@ contract_months as (
         u.*
     from contracts as c
     inner join uptime as u
-        on u.site_id = c.site_id and u.block_id = c.block_id
-        and u.month_start <= coalesce(c.end_date, date '9999-12-31')
-        and (u.month_start + interval '1 month')::date > c.start_date
+        on c.site_id = u.site_id and c.block_id = u.block_id
+            and u.month_start <= coalesce(c.end_date, date '9999-12-31')
+            and (u.month_start + interval '1 month')::date > c.start_date
 ),
 
 targeted as (
@@ -47,7 +47,7 @@ targeted as (
         -- domain §7.5: a customer with several assignments is held to the strictest (highest) target
         max(cl.target_pct) over (partition by cm.customer, cm.month_start) as sla_target_pct
     from contract_months as cm
-    left join classes as cl on cl.availability_class = cm.contract_class
+    left join classes as cl on cm.contract_class = cl.availability_class
 ),
 
 measured as (

@@ -16,7 +16,7 @@ observed as (
         count(distinct local_date) as observed_days
     from {{ ref('fct_rollup_1d') }}
     where n > 0
-    group by 1, 2, 3
+    group by site_id, block_id, date_trunc('month', local_date)::date
 ),
 
 outages as (
@@ -28,9 +28,12 @@ exclusions as (
 ),
 
 outage_months as (
-    select distinct o.site_id, o.block_id, date_trunc('month', o.started_at at time zone b.timezone)::date as month_start
+    select distinct
+        o.site_id,
+        o.block_id,
+        date_trunc('month', o.started_at at time zone b.timezone)::date as month_start
     from outages as o
-    inner join blocks as b on b.site_id = o.site_id and b.block_id = o.block_id
+    inner join blocks as b on o.site_id = b.site_id and o.block_id = b.block_id
 ),
 
 months as (
@@ -46,13 +49,21 @@ months as (
         m.month_start::timestamp at time zone b.timezone as month_start_at,
         (m.month_start + interval '1 month')::timestamp at time zone b.timezone as month_end_at
     from (
-        select site_id, block_id, month_start from observed
+        select
+            site_id,
+            block_id,
+            month_start
+        from observed
         union
-        select site_id, block_id, month_start from outage_months
+        select
+            site_id,
+            block_id,
+            month_start
+        from outage_months
     ) as m
-    inner join blocks as b on b.site_id = m.site_id and b.block_id = m.block_id
+    inner join blocks as b on m.site_id = b.site_id and m.block_id = b.block_id
     left join observed as ob
-        on ob.site_id = m.site_id and ob.block_id = m.block_id and ob.month_start = m.month_start
+        on m.site_id = ob.site_id and m.block_id = ob.block_id and m.month_start = ob.month_start
 ),
 
 outage_in_month as (
@@ -66,8 +77,8 @@ outage_in_month as (
         least(o.ended_at, m.month_end_at) as clip_end
     from months as m
     inner join outages as o
-        on o.site_id = m.site_id and o.block_id = m.block_id
-        and o.started_at < m.month_end_at and o.ended_at > m.month_start_at
+        on m.site_id = o.site_id and m.block_id = o.block_id
+            and m.month_end_at > o.started_at and m.month_start_at < o.ended_at
 ),
 
 outage_minutes as (
@@ -87,9 +98,9 @@ outage_minutes as (
         ) / 60.0, 0) as excluded_minutes
     from outage_in_month as oim
     left join exclusions as e
-        on e.site_id = oim.site_id and e.block_id = oim.block_id
-        and e.started_at < oim.clip_end and e.ended_at > oim.clip_start
-    group by 1, 2, 3, 4, 5, oim.clip_start, oim.clip_end
+        on oim.site_id = e.site_id and oim.block_id = e.block_id
+            and oim.clip_end > e.started_at and oim.clip_start < e.ended_at
+    group by oim.site_id, oim.block_id, oim.month_start, oim.outage_id, oim.started_at, oim.clip_start, oim.clip_end
 ),
 
 per_month as (
@@ -106,8 +117,8 @@ per_month as (
         count(*) as outages_touching_month
     from outage_minutes as om
     inner join months as m
-        on m.site_id = om.site_id and m.block_id = om.block_id and m.month_start = om.month_start
-    group by 1, 2, 3
+        on om.site_id = m.site_id and om.block_id = m.block_id and om.month_start = m.month_start
+    group by om.site_id, om.block_id, om.month_start
 ),
 
 final as (
@@ -130,7 +141,7 @@ final as (
         coalesce(p.outages_touching_month, 0)::integer as outages_touching_month
     from months as m
     left join per_month as p
-        on p.site_id = m.site_id and p.block_id = m.block_id and p.month_start = m.month_start
+        on m.site_id = p.site_id and m.block_id = p.block_id and m.month_start = p.month_start
 )
 
 select
@@ -142,4 +153,4 @@ select
     round(unplanned_downtime_minutes / nullif(failures, 0), 2) as mttr_minutes,
     round((total_minutes - unplanned_downtime_minutes) / 60.0 / nullif(failures, 0), 2) as mtbf_hours
 from final
-left join {{ ref('sla_availability_classes') }} as c on c.availability_class = final.availability_class
+left join {{ ref('sla_availability_classes') }} as c on final.availability_class = c.availability_class

@@ -14,8 +14,8 @@ with high as (
         alarm_id
     from {{ ref('int_alarm_activations') }}
     where high_priority_at is not null
-      and is_annunciated
-      and coalesce(ended_at, 'infinity'::timestamptz) > high_priority_at
+        and is_annunciated
+        and coalesce(ended_at, 'infinity'::timestamptz) > high_priority_at
 ),
 
 flagged as (
@@ -23,10 +23,12 @@ flagged as (
         high.*,
         -- a new island starts when this interval begins after every earlier one has ended
         case
-            when started_at > max(ended_at) over (
-                partition by site_id, block_id order by started_at, ended_at
-                rows between unbounded preceding and 1 preceding
-            ) then 1
+            when started_at > max(ended_at)
+                    over (
+                        partition by site_id, block_id order by started_at, ended_at
+                        rows between unbounded preceding and 1 preceding
+                    )
+                then 1
             when row_number() over (partition by site_id, block_id order by started_at, ended_at) = 1 then 1
             else 0
         end as is_new_island
@@ -45,7 +47,11 @@ islands as (
 select
     site_id,
     block_id,
-    site_id || '/' || block_id || '#' || to_char(min(started_at) at time zone 'UTC', 'YYYYMMDD"T"HH24MISS') as outage_id,
+    site_id
+    || '/'
+    || block_id
+    || '#'
+    || to_char(min(started_at) at time zone 'UTC', 'YYYYMMDD"T"HH24MISS') as outage_id,
     min(started_at) as started_at,
     max(ended_at) as ended_at,
     max(ended_at) = 'infinity'::timestamptz as is_open,

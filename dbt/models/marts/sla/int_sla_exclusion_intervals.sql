@@ -10,7 +10,10 @@ with windows as (
 ),
 
 blocks as (
-    select site_id, block_id from {{ ref('dim_blocks') }}
+    select
+        site_id,
+        block_id
+    from {{ ref('dim_blocks') }}
 ),
 
 valid as (
@@ -22,17 +25,17 @@ valid as (
         w.ends_at as ended_at
     from windows as w
     inner join blocks as b
-        on b.site_id = w.site_id
-        and (w.block_id is null or w.block_id = '' or w.block_id = b.block_id)
+        on w.site_id = b.site_id
+            and (w.block_id is null or w.block_id = '' or w.block_id = b.block_id)
     where w.ends_at > w.starts_at
-      and (
-          w.exclusion_kind = 'force_majeure'
-          or (
-              w.exclusion_kind = 'planned_maintenance'
-              and w.notice_sent_at <= w.starts_at
-                  - make_interval(hours => {{ bconst('sla_maintenance_notice_h') }}::integer)
-          )
-      )
+        and (
+            w.exclusion_kind = 'force_majeure'
+            or (
+                w.exclusion_kind = 'planned_maintenance'
+                and w.notice_sent_at <= w.starts_at
+                - make_interval(hours => {{ bconst('sla_maintenance_notice_h') }}::integer)
+            )
+        )
 ),
 
 flagged as (
@@ -40,10 +43,12 @@ flagged as (
         valid.*,
         case
             when row_number() over (partition by site_id, block_id order by started_at, ended_at) = 1 then 1
-            when started_at > max(ended_at) over (
-                partition by site_id, block_id order by started_at, ended_at
-                rows between unbounded preceding and 1 preceding
-            ) then 1
+            when started_at > max(ended_at)
+                    over (
+                        partition by site_id, block_id order by started_at, ended_at
+                        rows between unbounded preceding and 1 preceding
+                    )
+                then 1
             else 0
         end as is_new_island
     from valid
