@@ -5,7 +5,7 @@ Loading builds the dbt manifest with `dbt parse` if dbt/target/manifest.json is 
 the resources (EnvVar), so loading itself never connects.
 """
 
-from dagster import Definitions
+from dagster import Definitions, in_process_executor
 
 from assets.dbt import build_dbt_assets
 from assets.raw import external_assets
@@ -25,6 +25,10 @@ def build_definitions() -> Definitions:
         schedules=SCHEDULES,
         sensors=SENSORS,
         resources=resources(),
+        # One process per run: a step subprocess would reload the code location (and the dbt
+        # manifest) per step, which costs more than the steps themselves; dbt runs in its own
+        # subprocess anyway, and runs are still isolated from each other by the run launcher.
+        executor=in_process_executor,
     )
 
 
