@@ -6,6 +6,7 @@ broker from PyPI (1.7–3 k msg/s: enough for one demo site, not for benchmarks)
 
 from __future__ import annotations
 
+import getpass
 import shutil
 import socket
 import subprocess
@@ -27,6 +28,10 @@ def mosquitto_config(port: int, data_dir: Path, bind: str = "127.0.0.1") -> str:
     return "\n".join([
         f"listener {port} {bind}",
         "allow_anonymous true",
+        # Started as root, Mosquitto switches to the `mosquitto` account, which cannot write our data
+        # directory, and then persists nothing (queued QoS 1 messages would be lost on a restart).
+        # Staying the account that started it keeps persistence working; non-root ignores the line.
+        f"user {getpass.getuser()}",
         "persistence true",
         f"persistence_location {data_dir}/",
         "autosave_interval 10",

@@ -5,7 +5,6 @@ queued for the ingestor's session (Mosquitto persistence)."""
 
 from __future__ import annotations
 
-import os
 import signal
 import threading
 import time
@@ -109,25 +108,12 @@ def test_database_refusing_connections_delays_but_loses_nothing(db, publisher, s
     assert_exactly_once(db, 250)
 
 
-class WritableBroker(EmbeddedBroker):
-    """Mosquitto started as root drops to the `mosquitto` user, which cannot write into pytest's
-    root-only temp directory, so persistence silently never happens. Stay root for this test (the
-    embedded broker itself needs the same fix: reported to the lead)."""
-
-    def command(self) -> list[str]:
-        cmd = super().command()
-        if os.geteuid() == 0:
-            config = self.data_dir / "mosquitto.conf"
-            config.write_text(config.read_text() + "user root\n")
-        return cmd
-
-
 def test_backlog_survives_a_broker_restart(db, tmp_path: Path, start_ingestor):
     """The ingestor is down, the edge keeps publishing (queued in the ingestor's session), the
     broker restarts (persistence on), the ingestor comes back: everything lands once."""
     from tests.integration.ingest.conftest import make_publisher
 
-    broker = WritableBroker(tmp_path / "broker", free_port())
+    broker = EmbeddedBroker(tmp_path / "broker", free_port())
     url = broker.start()
     client_id = f"ingest-br-{uuid.uuid4().hex[:6]}"
     try:
@@ -202,7 +188,7 @@ def test_broker_restart_with_unacknowledged_messages_in_hand(db, tmp_path: Path,
     the persisted session and the idempotent write absorbs the copies."""
     from tests.integration.ingest.conftest import make_publisher
 
-    broker = WritableBroker(tmp_path / "broker", free_port())
+    broker = EmbeddedBroker(tmp_path / "broker", free_port())
     url = broker.start()
     name = psycopg.conninfo.conninfo_to_dict(db)["dbname"]
     try:
