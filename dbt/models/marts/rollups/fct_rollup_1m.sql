@@ -21,8 +21,16 @@ select
     sum(t.value) filter (where not t.is_bad) as sum_value,
     min(t.value) filter (where not t.is_bad) as min_value,
     max(t.value) filter (where not t.is_bad) as max_value,
-    (array_agg(t.value order by t.ts) filter (where not t.is_bad and t.value is not null))[1] as first_value,
-    (array_agg(t.value order by t.ts desc) filter (where not t.is_bad and t.value is not null))[1] as last_value,
+    -- first/last without an ordered aggregate (lets PostgreSQL aggregate in parallel): the smallest /
+    -- largest (epoch, value) pair. Readings are unique per (point_id, ts), so there are no ties.
+    (
+        min(array[extract(epoch from t.ts)::double precision, t.value])
+        filter (where not t.is_bad and t.value is not null)
+    )[2] as first_value,
+    (
+        max(array[extract(epoch from t.ts)::double precision, t.value])
+        filter (where not t.is_bad and t.value is not null)
+    )[2] as last_value,
     sum(t.value) filter (where not t.is_bad)
     / nullif(count(t.value) filter (where not t.is_bad), 0) as avg_value,
     count(*) filter (where t.quality = 1)::integer as n_uncertain,
