@@ -27,7 +27,8 @@ if fl is not None:
     end = datetime.now(UTC)
     start = end - timedelta(days=days)
     local_today = pd.Timestamp(end).tz_convert(fl.timezone).date()
-    mart = q.efficiency_daily_mart(fl.site_id, local_today - timedelta(days=days), local_today)
+    with st.spinner("Loading daily energy…"):
+        mart = q.efficiency_daily_mart(fl.site_id, local_today - timedelta(days=days), local_today)
     if not mart.empty:
         daily = mart
         st.caption(f"Source: dbt mart marts.fct_efficiency_daily (heat = reused kWht in EXPORT/MIXED), "

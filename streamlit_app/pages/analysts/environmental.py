@@ -24,7 +24,8 @@ if fl is not None:
         ui.no_data("This block has no rack inlet sensors registered.", "Add TT-Rxx-in points to its schedule.")
         st.stop()
     start, end = range_picker("env_range", default="24 h")
-    df = q.series_by_tag(fl.site_id, fl.block_id, inlet, start, end)
+    with st.spinner("Loading rack inlet temperatures…"):
+        df = q.series_by_tag(fl.site_id, fl.block_id, inlet, start, end)
     if df.empty:
         ui.no_data("No rack inlet readings in this range.", "Backfill (`mcs backfill --days 1`) or start `mcs up`.")
         st.stop()

@@ -29,7 +29,8 @@ if fl is not None:
     days = st.segmented_control("Window", [30, 90, 365], default=30, format_func=lambda d: f"{d} days",
                                 key="esg_days") or 30
     end = datetime.now(UTC)
-    daily = q.energy_daily_from_counters(fl.site_id, end - timedelta(days=days), end, fl.timezone)
+    with st.spinner("Loading meter counters…"):
+        daily = q.energy_daily_from_counters(fl.site_id, end - timedelta(days=days), end, fl.timezone)
     if daily.empty:
         ui.no_data("No meter readings in this window.", "Backfill (`mcs backfill --days 30`) or start `mcs up`.")
         st.stop()

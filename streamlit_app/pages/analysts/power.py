@@ -33,8 +33,9 @@ if fl is not None:
         if source == "history":
             st.caption("No live ingest: values are the newest stored readings.")
     start, end = range_picker("power_range", default="24 h")
-    chain = q.series_by_tag(fl.site_id, fl.block_id, ["MET-01-kW", "MSB-01-kW", "PDU-01-kW", "PDU-02-kW",
-                                                      "PDU-03-kW", "UPS-01-kW-out"], start, end)
+    with st.spinner("Loading electrical series…"):
+        chain = q.series_by_tag(fl.site_id, fl.block_id, ["MET-01-kW", "MSB-01-kW", "PDU-01-kW", "PDU-02-kW",
+                                                          "PDU-03-kW", "UPS-01-kW-out"], start, end)
     if chain.empty:
         ui.no_data("No electrical readings in this range.", "Backfill (`mcs backfill --days 1`) or start `mcs up`.")
         st.stop()

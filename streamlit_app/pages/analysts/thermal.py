@@ -26,7 +26,8 @@ ui.header("Thermal", fl, "heat delivered, loops, HX, meter cross-check")
 if fl is not None:
     start, end = range_picker("thermal_range", default="24 h")
     _, tier = q.tier_for(start, end)
-    meter = q.series_by_tag(fl.site_id, fl.block_id, METER_TAGS, start, end)
+    with st.spinner("Loading heat-meter series…"):
+        meter = q.series_by_tag(fl.site_id, fl.block_id, METER_TAGS, start, end)
     if meter.empty:
         ui.no_data("No heat-meter readings in this range.", "Backfill (`mcs backfill --days 7`) or start `mcs up`.")
         st.stop()
