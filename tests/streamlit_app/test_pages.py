@@ -417,3 +417,14 @@ def test_a_user_restricted_to_one_site_sees_only_that_site(app_database_url: str
     assert not any(SITE in c.value for c in at.caption)
     assert all(t.value.startswith("No active alarms") for t in at.success) or \
         SITE not in set(find_table(at, "alarm_id", "tag", "priority")["site_id"])
+
+
+def test_trends_custom_range_and_min_max_band(app_database_url: str) -> None:
+    at = signed_in("analyst", "pages/analysts/trends.py")
+    at.session_state["trend_range"] = "Custom"                 # default custom range: the last 7 days
+    at.session_state["trend_band"] = True
+    at.run()
+    no_errors(at)
+    assert any("Tier **1 h**" in c.value for c in at.caption)  # 3 d ≤ span < 90 d → hourly
+    spec = at.get("plotly_chart")[0].proto.spec
+    assert '"fill":"tonexty"' in spec.replace(" ", "")          # the min/max band is drawn
