@@ -1,8 +1,9 @@
 {{ config(schema='intermediate', materialized='table') }}
-{#- One row per activation of an alarm instance: a RAISED event and what follows it up to the next
-    RAISED of the same alarm_id. An instance (alarm_id) normally has one activation; an engine that
-    re-activates an instance from RTN_UNACK writes another RAISED, and ISA-18.2 counts every
-    annunciation, so the KPIs count activations, not instances.
+{#- One row per activation of an alarm instance: an activation start and what follows it up to the
+    next start of the same alarm_id. A start is a RAISED, or an ESCALATED right after a CLEARED: the
+    engine (mcs.alarms.state_machine.apply_condition) re-activates an instance that returned to normal
+    before its return was acknowledged, writing RAISED, or ESCALATED when the condition comes back in a
+    more severe band. ISA-18.2 counts every annunciation, so the KPIs count activations, not instances.
 
     Why the flags are computed here once: chattering, fleeting, annunciation and the P0/P1 window are
     used by the KPI tables, the bad-actor list, the episodes and the SLA engine, and must agree. -#}
@@ -11,11 +12,28 @@ with events as (
     select * from {{ ref('stg_ops__alarm_events') }}
 ),
 
-numbered as (
+lifecycle as (
+    select
+        event_id,
+        lag(event_type) over (partition by alarm_id order by event_at, event_id) as previous_lifecycle_event
+    from events
+    where event_type in ('RAISED', 'ESCALATED', 'CLEARED')
+),
+
+flagged_starts as (
     select
         events.*,
-        -- activation number: RAISED events so far for this alarm (event_id breaks ties in one instant)
-        sum(case when event_type = 'RAISED' then 1 else 0 end) over (
+        events.event_type = 'RAISED'
+        or (events.event_type = 'ESCALATED' and lifecycle.previous_lifecycle_event = 'CLEARED') as is_start
+    from events
+    left join lifecycle on events.event_id = lifecycle.event_id
+),
+
+numbered as (
+    select
+        flagged_starts.*,
+        -- activation number: starts so far for this alarm (event_id breaks ties in one instant)
+        sum(case when is_start then 1 else 0 end) over (
             partition by alarm_id order by event_at, event_id rows unbounded preceding
         ) as activation_no,
         -- operator/design removal state in force at this instant (peers at the same ts included, so a
@@ -29,7 +47,7 @@ numbered as (
         sum(case event_type when 'OUT_OF_SERVICE' then 1 when 'RETURNED_TO_SERVICE' then -1 else 0 end) over (
             partition by alarm_id order by event_at range between unbounded preceding and current row
         ) as oos_level
-    from events
+    from flagged_starts
 ),
 
 activations as (
@@ -39,22 +57,19 @@ activations as (
         min(site_id) as site_id,
         min(block_id) as block_id,
         min(tag) as tag,
-        min(event_at) filter (where event_type = 'RAISED') as raised_at,
-        (array_agg(priority order by event_at, event_id) filter (where event_type = 'RAISED'))[1]
-            as priority_at_raise,
+        min(event_at) filter (where is_start) as raised_at,
+        (array_agg(priority order by event_at, event_id) filter (where is_start))[1] as priority_at_raise,
         -- 'P0' < 'P1' < … as text: the minimum is the most severe band reached
         min(priority) filter (where event_type in ('RAISED', 'ESCALATED')) as peak_priority,
         min(event_at) filter (
             where event_type in ('RAISED', 'ESCALATED') and priority in ('P0', 'P1')
         ) as high_priority_at,
-        count(*) filter (where event_type = 'ESCALATED') as escalations,
+        count(*) filter (where event_type = 'ESCALATED' and not is_start) as escalations,
         min(event_at) filter (where event_type = 'ACKED') as acked_at,
         min(event_at) filter (where event_type = 'CLEARED') as returned_at,
         min(event_at) filter (where event_type = 'CLOSED') as closed_at,
-        bool_or(event_type = 'RAISED' and suppressed_level <= 0 and shelved_level <= 0 and oos_level <= 0)
-            as is_annunciated,
-        (array_agg(event_source order by event_at, event_id) filter (where event_type = 'RAISED'))[1]
-            as event_source
+        bool_or(is_start and suppressed_level <= 0 and shelved_level <= 0 and oos_level <= 0) as is_annunciated,
+        (array_agg(event_source order by event_at, event_id) filter (where is_start))[1] as event_source
     from numbered
     where activation_no > 0
     group by alarm_id, activation_no
