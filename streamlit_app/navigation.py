@@ -39,6 +39,7 @@ PAGES: list[tuple[str, str, str, str, str, frozenset[str]]] = [
      frozenset({"finance", "admin"})),
     ("Finance", "pages/finance/sla.py", "SLA", ":material/verified:", "sla",
      frozenset({"finance", "analyst", "admin"})),
+    ("Admin", "pages/admin/audit.py", "Audit & status", ":material/policy:", "audit", frozenset({"admin"})),
 ]
 
 

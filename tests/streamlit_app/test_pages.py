@@ -428,3 +428,18 @@ def test_trends_custom_range_and_min_max_band(app_database_url: str) -> None:
     assert any("Tier **1 h**" in c.value for c in at.caption)  # 3 d ≤ span < 90 d → hourly
     spec = at.get("plotly_chart")[0].proto.spec
     assert '"fill":"tonexty"' in spec.replace(" ", "")          # the min/max band is drawn
+
+
+def test_admin_audit_page_lists_the_audited_actions(app_database_url: str) -> None:
+    at = signed_in("admin", "pages/admin/audit.py")
+    no_errors(at)
+    with psycopg.connect(libpq_url(app_database_url)) as conn:
+        conn.execute("INSERT INTO ops.audit_log (actor, role, action, target) VALUES ('x', 'admin', 'test.audit', 't')")
+        conn.commit()
+    from streamlit_app import queries as q
+
+    q.audit_log.clear()
+    at.run()
+    log = find_table(at, "actor", "action")
+    assert "test.audit" in set(log["action"])
+    assert "pages/admin/audit.py" not in roles_pages("operator")
