@@ -15,6 +15,10 @@ With several replicas, route a point's topic to one replica (EMQX `shared_subscr
 hash_topic`) so that on-delays and chatter windows see every sample of the point; with round-robin
 routing the database still stays consistent (deterministic ids, one open instance per condition).
 
+MQTT 3.1.1 (`MCS_MQTT_PROTOCOL=3.1.1`, e.g. the embedded amqtt broker): one replica, subscribing
+`microlink/#` alone (it covers mode and heartbeat; overlapping filters would deliver twice), persistent
+session via clean_session=False, the same manual acknowledgements (mcs.mqtt_client).
+
 Threads: paho's network thread only queues messages; one worker thread decodes, evaluates, writes,
 acknowledges, ticks, expires shelves and reports counters; the notifier has its own thread.
 """
@@ -23,30 +27,23 @@ from __future__ import annotations
 
 import logging
 import queue
-import ssl
 import threading
 import time
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import unquote, urlparse
 
 import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion
-from paho.mqtt.packettypes import PacketTypes
-from paho.mqtt.properties import Properties
-from paho.mqtt.subscribeoptions import SubscribeOptions
 from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError
 
 from ingest_daemons.alarms.config import AlarmSettings, instance_name
 from ingest_daemons.alarms.notify import Notifier
-from mcs import health, wire
+from mcs import health, mqtt_client, wire
 from mcs.alarms import actions, store
 from mcs.alarms.processor import Conflict, Processor
 from mcs.alarms.state_machine import PointSpec
 from mcs.db.engine import make_engine
 from mcs.registry import points_for
-from mcs.runtime import mqtt_host_port
 
 log = logging.getLogger("mcs.alarms")
 COMPONENT = "alarm-engine"
@@ -57,8 +54,9 @@ Message = tuple[str, bytes, int, int, bool, int, datetime]
 
 class AlarmEngine:
     def __init__(self, database_url: str, mqtt_url: str, settings: AlarmSettings | None = None,
-                 instance: str | None = None) -> None:
+                 instance: str | None = None, protocol: int | None = None) -> None:
         self.settings = settings or AlarmSettings()
+        self.protocol = protocol if protocol is not None else mqtt_client.protocol_for()
         self.instance = instance or instance_name()
         self.client_id = self.settings.client_id or f"mcs-alarms-{self.instance}"
         self.mqtt_url = mqtt_url
@@ -99,38 +97,33 @@ class AlarmEngine:
 
     # ---------------------------------------------------------------------------------- MQTT
     def _make_client(self) -> mqtt.Client:
-        host, port = mqtt_host_port(self.mqtt_url)
-        parsed = urlparse(self.mqtt_url)
-        client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=self.client_id, protocol=mqtt.MQTTv5,
-                             manual_ack=True)
-        if parsed.username:
-            client.username_pw_set(unquote(parsed.username), unquote(parsed.password or "") or None)
-        if parsed.scheme == "mqtts":
-            client.tls_set(cert_reqs=ssl.CERT_REQUIRED)
-        client.reconnect_delay_set(1, 30)
+        s = self.settings
+        client = mqtt_client.new_client(self.client_id, self.protocol, url=self.mqtt_url, persistent=True,
+                                        session_expiry_s=s.session_expiry_s, receive_maximum=s.receive_maximum,
+                                        manual_ack=True)
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
         client.on_message = self._on_message
         client.on_subscribe = lambda *a: self.subscribed.set()
         client.on_unsubscribe = lambda *a: self.unsubscribed.set()
-        props = Properties(PacketTypes.CONNECT)
-        props.SessionExpiryInterval = self.settings.session_expiry_s
-        props.ReceiveMaximum = self.settings.receive_maximum
-        client.connect_async(host, port, keepalive=30, clean_start=False, properties=props)
         return client
 
     @property
     def subscriptions(self) -> list[str]:
-        return [f"$share/{self.settings.group}/microlink/#", "microlink/+/+/mode/state",
-                "microlink/+/+/edge/heartbeat"]
+        share = mqtt_client.subscription(self.settings.group, "microlink/#", self.protocol)
+        if self.protocol != mqtt_client.MQTT5:
+            return [share]               # the plain microlink/# already delivers every mode and heartbeat
+        return [share, "microlink/+/+/mode/state", "microlink/+/+/edge/heartbeat"]
 
     def _on_connect(self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, props: Any) -> None:
-        if reason.is_failure:
-            log.error("broker refused the connection: %s", reason)
+        if mqtt_client.failed(reason):
+            log.error("broker refused the connection: %s%s", reason,
+                      mqtt_client.connect_refusal_hint(reason, self.protocol))
             return
         self.epoch += 1
-        log.info("connected as %s (session present: %s)", self.client_id, getattr(flags, "session_present", None))
-        client.subscribe([(t, SubscribeOptions(qos=1)) for t in self.subscriptions])
+        log.info("connected as %s over MQTT %s (session present: %s)", self.client_id,
+                 mqtt_client.protocol_name(self.protocol), getattr(flags, "session_present", None))
+        mqtt_client.subscribe(client, self.subscriptions, self.protocol)
 
     def _on_disconnect(self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, props: Any) -> None:
         if not self.stop_event.is_set():
@@ -280,12 +273,8 @@ class AlarmEngine:
 
     def close(self) -> None:
         if self.client is not None:
-            if self.leaving:
-                props = Properties(PacketTypes.DISCONNECT)
-                props.SessionExpiryInterval = 0          # the session ends with this connection
-                self.client.disconnect(properties=props)
-            else:
-                self.client.disconnect()
+            # Leaving: the session ends with this connection (MQTT 5 session expiry 0; 3.1.1 logs why not).
+            mqtt_client.disconnect(self.client, self.protocol, end_session=self.leaving)
             self.client.loop_stop()
             self.client = None
         self.notifier.stop()

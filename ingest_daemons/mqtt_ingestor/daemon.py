@@ -1,5 +1,9 @@
 """The ingest loop: MQTT 5 shared subscription → batches → PostgreSQL → acknowledgements.
 
+MQTT 3.1.1 (`MCS_MQTT_PROTOCOL=3.1.1`, e.g. the embedded amqtt broker) works the same way with one
+replica (no shared subscriptions: the plain topic is subscribed), clean_session=False as the
+persistent session, and the broker's own in-flight limit instead of receive maximum (mcs.mqtt_client).
+
 Zero loss rests on three things, all of which must hold:
 
 1. QoS 1 on a persistent session (fixed client id, clean_start false, session expiry): while a
@@ -27,28 +31,22 @@ from __future__ import annotations
 import logging
 import queue
 import signal
-import ssl
 import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import unquote, urlparse
 
 import paho.mqtt.client as mqtt
 import psycopg
-from paho.mqtt.enums import CallbackAPIVersion
-from paho.mqtt.packettypes import PacketTypes
-from paho.mqtt.properties import Properties
-from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from ingest_daemons.mqtt_ingestor.config import IngestSettings, instance_name
 from ingest_daemons.mqtt_ingestor.router import DeadLetter, RegistrySnapshot, Router, Work
 from ingest_daemons.mqtt_ingestor.store import Store
-from mcs import health
+from mcs import health, mqtt_client
 from mcs.db.engine import make_engine
-from mcs.runtime import UserError, mqtt_host_port
+from mcs.runtime import UserError
 
 log = logging.getLogger("mcs.ingest")
 COMPONENT = "ingestor"
@@ -91,8 +89,9 @@ class Counters:
 
 class Ingestor:
     def __init__(self, database_url: str, mqtt_url: str, settings: IngestSettings | None = None,
-                 instance: str | None = None) -> None:
+                 instance: str | None = None, protocol: int | None = None) -> None:
         self.settings = settings or IngestSettings()
+        self.protocol = protocol if protocol is not None else mqtt_client.protocol_for()
         self.instance = instance or instance_name()
         self.client_id = self.settings.client_id or f"mcs-ingest-{self.instance}"
         self.database_url = database_url
@@ -116,41 +115,30 @@ class Ingestor:
 
     # ------------------------------------------------------------------------------------ MQTT
     def _make_client(self) -> mqtt.Client:
-        host, port = mqtt_host_port(self.mqtt_url)
-        parsed = urlparse(self.mqtt_url)
-        client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=self.client_id, protocol=mqtt.MQTTv5,
-                             manual_ack=True)
-        if parsed.username:
-            client.username_pw_set(unquote(parsed.username), unquote(parsed.password or "") or None)
-        if parsed.scheme == "mqtts":
-            client.tls_set(cert_reqs=ssl.CERT_REQUIRED)
-        client.reconnect_delay_set(1, 30)
+        s = self.settings
+        client = mqtt_client.new_client(self.client_id, self.protocol, url=self.mqtt_url, persistent=True,
+                                        session_expiry_s=s.session_expiry_s, manual_ack=True,
+                                        receive_maximum=s.receive_maximum or 2 * s.batch_size)
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
         client.on_message = self._on_message
         client.on_unsubscribe = self._on_unsubscribe
-        props = Properties(PacketTypes.CONNECT)
-        props.SessionExpiryInterval = self.settings.session_expiry_s
-        props.ReceiveMaximum = min(65535, self.settings.receive_maximum or 2 * self.settings.batch_size)
-        client.connect_async(host, port, keepalive=30, clean_start=False, properties=props)
         return client
 
     @property
     def subscription(self) -> str:
-        return f"$share/{self.settings.group}/microlink/#"
+        return mqtt_client.subscription(self.settings.group, "microlink/#", self.protocol)
 
     def _on_connect(self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, props: Any) -> None:
-        if reason.is_failure:
-            hint = (": the ingestor needs an MQTT 5 broker (shared subscriptions, session expiry); Mosquitto "
-                    "≥ 1.6, EMQX or HiveMQ — the embedded amqtt fallback speaks 3.1.1 only, install mosquitto"
-                    if "protocol version" in str(reason).lower() else "")
-            log.error("broker refused the connection: %s%s", reason, hint)
+        if mqtt_client.failed(reason):
+            log.error("broker refused the connection: %s%s", reason,
+                      mqtt_client.connect_refusal_hint(reason, self.protocol))
             return
         self.epoch += 1
         self.connected = True
-        log.info("connected as %s (session present: %s); subscribing %s", self.client_id,
-                 getattr(flags, "session_present", None), self.subscription)
-        client.subscribe(self.subscription, options=SubscribeOptions(qos=1))
+        log.info("connected as %s over MQTT %s (session present: %s); subscribing %s", self.client_id,
+                 mqtt_client.protocol_name(self.protocol), getattr(flags, "session_present", None), self.subscription)
+        mqtt_client.subscribe(client, [self.subscription], self.protocol)
 
     def _on_disconnect(self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, props: Any) -> None:
         self.connected = False
@@ -337,7 +325,8 @@ class Ingestor:
         """Scale-down (SIGUSR1): leave the shared group for good. Mosquitto hands a shared
         subscription's messages to offline member sessions too, so a replica that is removed while
         keeping its session would strand its share until the session expires (and then lose it).
-        Leaving unsubscribes, drains what the session still holds, and ends the session."""
+        Leaving unsubscribes, drains what the session still holds, and ends the session (MQTT 3.1.1
+        cannot end it on disconnect; without subscriptions it queues nothing)."""
         self._leaving = True
 
     def run(self, install_signals: bool = True) -> None:
@@ -413,10 +402,6 @@ class Ingestor:
         self._writes.put(None)
         writer.join(max(1.0, self._deadline - time.monotonic() + 5))
         self._report()
-        if self._leaving and not self._write_failed:
-            props = Properties(PacketTypes.DISCONNECT)
-            props.SessionExpiryInterval = 0                     # the session ends with this connection
-            self.client.disconnect(properties=props)
-        else:
-            self.client.disconnect()
+        # Leaving: the session ends with this connection (MQTT 5 session expiry 0).
+        mqtt_client.disconnect(self.client, self.protocol, end_session=self._leaving and not self._write_failed)
         log.info("stopped: flushed %d messages on shutdown; totals %s", flushed, self.counters.as_dict())
