@@ -179,6 +179,9 @@ class Platform:
             "DAGSTER_HOME": str(dagster_home),
             "PYTHONUNBUFFERED": "1",
         })
+        if self.broker is not None and self.broker.kind == "amqtt":
+            # amqtt speaks MQTT 3.1.1 only: the daemons connect with 3.1.1 (one replica each, mcs.mqtt_client).
+            env["MCS_MQTT_PROTOCOL"] = "3.1.1"
         return env
 
     def run(self) -> None:
