@@ -7,6 +7,8 @@ replays), reports on the 2nd at 08:00 UTC once the marts are in. Later data is h
 late-data sensor; a report re-run on changed data gets a new content hash (a new artifact row).
 """
 
+from datetime import timedelta
+
 from dagster import (
     DefaultScheduleStatus,
     MultiPartitionKey,
@@ -33,8 +35,9 @@ monthly_marts_schedule = build_schedule_from_partitioned_job(
           default_status=DefaultScheduleStatus.RUNNING, name="monthly_reports_after_month_close")
 def monthly_reports_schedule(context: ScheduleEvaluationContext):
     """Every site's reports for the month that just closed (one run per site)."""
-    month = monthly_partitions.get_last_partition_key(current_time=context.scheduled_execution_time)
-    if month is None:
+    this_month = context.scheduled_execution_time.date().replace(day=1)
+    month = (this_month - timedelta(days=1)).replace(day=1).isoformat()
+    if not monthly_partitions.has_partition_key(month):
         return []
     return [RunRequest(run_key=f"reports:{month}:{site}",
                        partition_key=MultiPartitionKey({"month": month, "site": site}),

@@ -82,3 +82,21 @@ def test_stalled_ingest_sensor_flags_a_silent_site(loaded):
         flags = dict(conn.execute(text("SELECT instance, (counters->>'stalled')::boolean FROM ops.ingest_counters "
                                        "WHERE component = :c"), {"c": HEALTH_COMPONENT}).all())
     assert flags == {"ab-baldwinsville": True, "rfg-foods-jhb": False}
+
+
+def test_schedules_target_the_closed_periods():
+    from dagster import build_schedule_context
+
+    from orchestration.definitions import defs
+    from orchestration.partitions import site_ids
+    from orchestration.schedules import monthly_reports_schedule
+
+    after_month = build_schedule_context(scheduled_execution_time=datetime(2026, 11, 2, 8, 0, tzinfo=UTC))
+    requests = list(monthly_reports_schedule(after_month))
+    assert sorted(r.partition_key for r in requests) == sorted(f"2026-10-01|{s}" for s in site_ids())
+    assert "ab-baldwinsville" in site_ids() and "rfg-foods-jhb" in site_ids()
+
+    after_day = build_schedule_context(scheduled_execution_time=datetime(2026, 11, 2, 6, 15, tzinfo=UTC))
+    daily_schedule = defs.resolve_schedule_def("daily_rollups_after_day_close")
+    (daily,) = list(daily_schedule.evaluate_tick(after_day).run_requests)
+    assert daily.partition_key == "2026-11-01"
