@@ -80,12 +80,14 @@ def protocol_name(protocol: int) -> str:
 
 
 def new_client(client_id: str, protocol: int, *, url: str, persistent: bool, session_expiry_s: int = 0,
-               receive_maximum: int | None = None, manual_ack: bool = False, keepalive: int = 30) -> mqtt.Client:
+               receive_maximum: int | None = None, manual_ack: bool = False, keepalive: int = 30,
+               max_inflight: int | None = None, max_queued: int | None = None) -> mqtt.Client:
     """A paho client for `url`, `connect_async` already called (set callbacks, then `loop_start()`).
 
     persistent=True: MQTT 5 clean_start=False + SessionExpiryInterval; 3.1.1 clean_session=False (the
     broker keeps the session until it expires it by its own rules). persistent=False: a clean session
-    that ends with the connection. receive_maximum applies on MQTT 5 only."""
+    that ends with the connection. receive_maximum applies on MQTT 5 only. max_inflight/max_queued are
+    paho's outgoing limits (paho refuses to change them once connect_async has been called)."""
     host, port = mqtt_host_port(url)
     parsed = urlparse(url)
     if protocol == MQTT5:
@@ -98,6 +100,10 @@ def new_client(client_id: str, protocol: int, *, url: str, persistent: bool, ses
     if parsed.scheme == "mqtts":
         client.tls_set(cert_reqs=ssl.CERT_REQUIRED)
     client.reconnect_delay_set(1, 30)
+    if max_inflight is not None:
+        client.max_inflight_messages_set(max_inflight)
+    if max_queued is not None:
+        client.max_queued_messages_set(max_queued)
     if protocol == MQTT5:
         props = Properties(PacketTypes.CONNECT)
         if persistent:
