@@ -52,8 +52,11 @@ def materialize_reports(site: str, month: str, reports: tuple[str, ...] = (), is
         keys.append(FINANCE_INPUTS)
     config = {"issue_date": issue_date, "recipient": recipient}
     run_config = {"ops": {report_key(name).to_python_identifier(): {"config": config} for name in chosen}}
+    url = db_url or database_url()
+    # The resources read MCS_DATABASE_URL (EnvVar); headless use may rely on the embedded default.
+    os.environ.setdefault("MCS_DATABASE_URL", url)
     res = resources()
-    res["database"] = McsDatabase(url=db_url or database_url())
+    res["database"] = McsDatabase(url=url)
     return materialize(
         [*external_assets(), *build_dbt_assets(), finance_report_inputs, *build_report_assets(), *FINANCE_CHECKS],
         selection=AssetSelection.assets(*keys),
