@@ -14,6 +14,10 @@ MQTT 5, clean start: commands sent while the edge was away are not queued for it
 them out — a stale mode request must not run hours later). mode/state messages carry the user
 property `mcs-publisher=edge`, which lets the edge tell its own retained mode/state messages from
 those of another publisher (see mode.py).
+
+MQTT 3.1.1 (`MCS_MQTT_PROTOCOL=3.1.1`, e.g. the embedded amqtt broker; mcs.mqtt_client): clean
+session, the same spool and PUBACK handling; there are no user properties, so the uplink remembers
+the mode/state messages it published and marks their echo as its own (the same `publisher_of`).
 """
 
 from __future__ import annotations
@@ -21,7 +25,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import threading
 import time
+from collections import deque
 from collections.abc import Callable
 
 import paho.mqtt.client as mqtt
@@ -29,6 +35,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from ingest_daemons.edge.spool import Message, Spool
+from mcs import mqtt_client
 from mcs.runtime import mqtt_host_port
 
 log = logging.getLogger(__name__)
@@ -46,8 +53,10 @@ def publisher_of(properties: Properties | None) -> str | None:
 class Uplink:
     def __init__(self, mqtt_url: str, client_id: str, spool: Spool, *, window: int = 1000,
                  subscriptions: tuple[str, ...] = (), on_message: Callable[[mqtt.MQTTMessage], None] | None = None,
-                 keepalive: int = 30) -> None:
+                 keepalive: int = 30, protocol: int | None = None) -> None:
+        self.mqtt_url = mqtt_url
         self.host, self.port = mqtt_host_port(mqtt_url)
+        self.protocol = protocol if protocol is not None else mqtt_client.protocol_for()
         self.client_id = client_id
         self.spool = spool
         self.window = window
@@ -67,22 +76,23 @@ class Uplink:
         self._stop = False
         self._task: asyncio.Task | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._props = Properties(PacketTypes.PUBLISH)
-        self._props.UserProperty = [PUBLISHER_PROPERTY]
+        self._props = mqtt_client.publish_properties(self.protocol, [PUBLISHER_PROPERTY])   # None on 3.1.1
+        # MQTT 3.1.1: (topic, payload) of our recent mode/state publishes, to recognise their echo.
+        self._own_mode: deque[tuple[str, bytes]] = deque(maxlen=64)
+        self._own_lock = threading.Lock()
+        self._own_props = Properties(PacketTypes.PUBLISH)
+        self._own_props.UserProperty = [PUBLISHER_PROPERTY]
         self.client: mqtt.Client | None = None
 
     # -- lifecycle ---------------------------------------------------------------------------------------
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
-        c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=self.client_id, protocol=mqtt.MQTTv5)
-        c.max_inflight_messages_set(min(self.window, 1000))
-        c.max_queued_messages_set(0)
-        c.reconnect_delay_set(1, 30)
+        c = mqtt_client.new_client(self.client_id, self.protocol, url=self.mqtt_url, persistent=False,
+                                   keepalive=self.keepalive, max_inflight=min(self.window, 1000), max_queued=0)
         c.on_connect = self._on_connect
         c.on_disconnect = self._on_disconnect
         c.on_publish = self._on_publish
         c.on_message = self._on_message
-        c.connect_async(self.host, self.port, keepalive=self.keepalive, clean_start=True)
         c.loop_start()
         self.client = c
         self._task = asyncio.create_task(self._forward(), name=f"uplink-{self.client_id}")
@@ -106,11 +116,12 @@ class Uplink:
 
     # -- paho callbacks (network thread) ---------------------------------------------------------------
     def _on_connect(self, client, userdata, flags, reason_code, properties) -> None:
-        if reason_code.is_failure:
-            log.warning("broker %s:%s refused the connection: %s", self.host, self.port, reason_code)
+        if mqtt_client.failed(reason_code):
+            log.warning("broker %s:%s refused the connection: %s%s", self.host, self.port, reason_code,
+                        mqtt_client.connect_refusal_hint(reason_code, self.protocol))
             return
-        for topic in self.subscriptions:
-            client.subscribe(topic, qos=1)
+        if self.subscriptions:
+            mqtt_client.subscribe(client, list(self.subscriptions), self.protocol)
         self._threadsafe(self._set_connected, True)
 
     def _on_disconnect(self, client, userdata, flags, reason_code, properties) -> None:
@@ -120,6 +131,11 @@ class Uplink:
         self._threadsafe(self._ack, mid)
 
     def _on_message(self, client, userdata, message: mqtt.MQTTMessage) -> None:
+        if self.protocol != mqtt_client.MQTT5 and message.topic.endswith("/mode/state"):
+            with self._own_lock:
+                own = (message.topic, message.payload) in self._own_mode
+            if own:                      # our own publish come back (3.1.1 has no user properties)
+                message.properties = self._own_props
         if self.on_message is not None:
             self._threadsafe(self.on_message, message)
 
@@ -203,7 +219,12 @@ class Uplink:
                 if not self.connected:
                     break
                 # The publisher property only where it is read (mode/state): packing it costs ~1/3 of a publish.
-                props = self._props if r.topic.endswith("/mode/state") else None
+                props = None
+                if r.topic.endswith("/mode/state"):
+                    props = self._props
+                    if props is None:                            # MQTT 3.1.1: remember it to know the echo
+                        with self._own_lock:
+                            self._own_mode.append((r.topic, bytes(r.payload)))
                 info = self.client.publish(r.topic, r.payload, qos=r.qos, retain=r.retain, properties=props)
                 if info.rc not in (mqtt.MQTT_ERR_SUCCESS, mqtt.MQTT_ERR_NO_CONN):
                     log.warning("publish refused by the client (%s); retrying", mqtt.error_string(info.rc))
