@@ -11,7 +11,6 @@ edge. A value older than 2× its poll interval when published is UNCERTAIN (stal
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 import socket
@@ -23,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import paho.mqtt.client as mqtt
+from bacpypes3.apdu import ErrorRejectAbortNack
 
 from ingest_daemons.edge import heartbeat, plc
 from ingest_daemons.edge.commands import CommandHandler
@@ -125,6 +125,8 @@ class EdgeRunner:
                 await asyncio.wait_for(self._stop_adapter(a), 10)
             except TimeoutError:
                 log.error("adapter %s did not stop within 10 s; leaving it", a.name)
+            except Exception:  # noqa: BLE001 — a failing close must not keep the spool from draining
+                log.exception("adapter %s failed to stop cleanly", a.name)
         if self.snmp_engine is not None:
             self.snmp_engine.close_dispatcher()
             self.snmp_engine = None
@@ -181,8 +183,12 @@ class EdgeRunner:
         await _cancel(a.tasks, f"{a.name} pollers")
         a.tasks = []
         for poller in a.pollers:
-            with contextlib.suppress(Exception):
+            try:
                 await asyncio.wait_for(poller.close(), 5)
+            except (Exception, asyncio.CancelledError) as exc:  # noqa: BLE001 — log and go on closing the rest
+                if isinstance(exc, asyncio.CancelledError) and asyncio.current_task().cancelling():
+                    raise
+                log.warning("%s poller close: %s", a.name, exc or type(exc).__name__)
         a.stats.running = False
 
     async def restart_adapter(self, name: str) -> int:
@@ -235,7 +241,7 @@ class EdgeRunner:
         while True:
             try:
                 samples = await poller.read(tags)
-            except Exception as exc:  # noqa: BLE001 — a poller bug must not stop the edge; readings go BAD
+            except (Exception, ErrorRejectAbortNack) as exc:  # noqa: BLE001 — a poller bug must not stop the edge
                 log.exception("%s poll failed", a.name)
                 samples = [Sample(t, time.time(), poller.last_good.values.get(t, 0.0), 2, str(exc)) for t in tags]
             self._record(a, samples)

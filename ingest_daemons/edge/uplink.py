@@ -4,11 +4,14 @@ Producers call `send(messages)`: the forwarder appends everything sent since its
 SQLite spool in one durable transaction (group commit, off the event loop; a crash can lose only
 that one turn's messages), then publishes in spool order at QoS 1 whenever the broker is
 connected, keeping at most
-`window` unacknowledged messages in flight. A row is deleted when its PUBACK arrives. While the
-broker is unreachable rows accumulate (the heartbeat reports depth, oldest_ts, cloud_connected); on
-reconnect paho first re-sends what was in flight, then the forwarder continues with the backlog
+`window` unacknowledged messages in flight. A row is deleted only when a successful PUBACK for it
+arrives. While the broker is unreachable rows accumulate (the heartbeat reports depth, oldest_ts,
+cloud_connected). The spool, not paho's session state, is the truth: on a disconnect paho's own
+queue is dropped and on reconnect the forwarder re-sends from the oldest unacknowledged row
 (`replay_active` while rows older than the current connection remain), so the cloud receives every
-message in the original order with its original timestamps.
+message, in the original order, with its original timestamps — at least once (a message in flight
+at the disconnect may arrive twice; the ingestor is idempotent). A PUBACK with a failure reason
+code rewinds the forwarder to that row.
 
 MQTT 5, clean start: commands sent while the edge was away are not queued for it (the cloud times
 them out — a stale mode request must not run hours later). mode/state messages carry the user
@@ -125,10 +128,14 @@ class Uplink:
         self._threadsafe(self._set_connected, True)
 
     def _on_disconnect(self, client, userdata, flags, reason_code, properties) -> None:
+        # Forget paho's unacknowledged messages: the forwarder re-sends them from the spool in order.
+        with client._out_message_mutex:
+            client._out_messages.clear()
+            client._inflight_messages = 0
         self._threadsafe(self._set_connected, False)
 
     def _on_publish(self, client, userdata, mid, reason_code, properties) -> None:
-        self._threadsafe(self._ack, mid)
+        self._threadsafe(self._ack, mid, bool(getattr(reason_code, "is_failure", False)))
 
     def _on_message(self, client, userdata, message: mqtt.MQTTMessage) -> None:
         if self.protocol != mqtt_client.MQTT5 and message.topic.endswith("/mode/state"):
@@ -153,15 +160,23 @@ class Uplink:
             self.disconnects += 1
             log.warning("broker %s:%s link lost: spooling (%d in flight will be re-sent)", self.host, self.port,
                         len(self.inflight))
+        if value != self.connected or not value:
+            self.inflight.clear()        # re-send every unacknowledged row from the spool, in order
+            self.last_id = 0
         self.connected = value
         self._wake.set()
 
-    def _ack(self, mid: int) -> None:
+    def _ack(self, mid: int, failed: bool = False) -> None:
         row_id = self.inflight.pop(mid, None)
-        if row_id is not None:
-            self.acked.append(row_id)
-            self.acked_total += 1
-            self._wake.set()
+        if row_id is None:
+            return
+        if failed:
+            log.warning("broker refused message (row %d): re-sending from there", row_id)
+            self.last_id = min(self.last_id, row_id - 1)
+            return
+        self.acked.append(row_id)
+        self.acked_total += 1
+        self._wake.set()
 
     def _flush_acks(self) -> None:
         if self.acked:

@@ -137,7 +137,7 @@ class BacnetPoller:
         for t in self.cov_tasks:
             t.cancel()
         for t in self.cov_tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
+            with contextlib.suppress(asyncio.CancelledError, Exception, ErrorRejectAbortNack):
                 await t
         self.cov_tasks = []
         if self.app is not None:
@@ -199,6 +199,8 @@ class BacnetPoller:
                     values.append(await asyncio.wait_for(
                         self.app.read_property(self.address, self.objects[t], prop), self.timeout_s))
                 except ErrorRejectAbortNack as exc:
+                    if "no-response" in str(exc):
+                        raise                    # the device is gone: do not wait out every property
                     values.append(exc if prop == "present-value" else None)
             if len(values) > 2 and values[2] is not None:
                 self.units[t] = values[2]
@@ -259,7 +261,8 @@ class BacnetPoller:
                                 self.on_samples([sample])
             except asyncio.CancelledError:
                 raise
-            except Exception as exc:   # noqa: BLE001 — any failure: log, back off, subscribe again
+            except (Exception, ErrorRejectAbortNack) as exc:   # noqa: BLE001 — log, back off, subscribe again
+                # (bacpypes3's Error/Reject/Abort PDUs derive from BaseException, not Exception)
                 self.cov_errors += 1
                 log.warning("bacnet %s %s: COV subscription lost (%s); retry in %.0f s", self.device.device_id,
                             tag, exc or type(exc).__name__, backoff)
