@@ -178,9 +178,20 @@ def refused_subscriptions(reason_codes: list[Any]) -> int:
     return sum(1 for rc in reason_codes if failed(rc))
 
 
+_NOT_MQTT5 = ("the broker does not speak MQTT 5 — use an MQTT 5 broker (Mosquitto ≥ 1.6, EMQX, HiveMQ) or set "
+              "MCS_MQTT_PROTOCOL=3.1.1 (one replica per group; `mcs up` does this for its amqtt fallback)")
+
+
 def connect_refusal_hint(reason: Any, protocol: int) -> str:
-    """A hint for a refused CONNECT that names the protocol setting (amqtt refuses MQTT 5)."""
+    """A hint for a refused CONNECT that names the protocol setting."""
     if "protocol" in str(reason).lower() and protocol == MQTT5:
-        return (": the broker does not speak MQTT 5 — use an MQTT 5 broker (Mosquitto ≥ 1.6, EMQX, HiveMQ) or set "
-                "MCS_MQTT_PROTOCOL=3.1.1 (one replica per group; `mcs up` does this for its amqtt fallback)")
+        return f": {_NOT_MQTT5}"
+    return ""
+
+
+def no_connack_hint(reason: Any, protocol: int) -> str:
+    """A hint for a disconnect before the first CONNACK: amqtt 0.12 does not refuse an MQTT 5 CONNECT, it
+    never answers, and paho gives up after the keepalive ("Keep alive timeout") and retries forever."""
+    if protocol == MQTT5 and "keep alive" in str(reason).lower():
+        return f" — no CONNACK: perhaps {_NOT_MQTT5}"
     return ""

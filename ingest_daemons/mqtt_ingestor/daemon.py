@@ -143,7 +143,8 @@ class Ingestor:
     def _on_disconnect(self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, props: Any) -> None:
         self.connected = False
         if not self.stop_event.is_set():
-            log.warning("disconnected from the broker (%s); reconnecting", reason)
+            hint = mqtt_client.no_connack_hint(reason, self.protocol) if self.epoch == 0 else ""
+            log.warning("disconnected from the broker (%s); reconnecting%s", reason, hint)
 
     def _on_message(self, client: mqtt.Client, userdata: Any, msg: mqtt.MQTTMessage) -> None:
         now = time.monotonic()
