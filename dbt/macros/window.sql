@@ -29,16 +29,35 @@
 {%- endmacro %}
 
 
-{#- SQL predicate: the UTC instant `ts_expr` may fall on a site-local date inside the window. Cheap and
-    sargable (partition/chunk pruning); pair with local_date_in_window for the exact cut. Zones
-    span UTC−12…UTC+14, so one day of slack each side covers every site. -#}
+{#- SQL predicate: the UTC instant `ts_expr` falls inside the window of some site. Sargable (partition
+    and chunk pruning, index ranges). At run time the exact bounds come from the sites' time zones
+    (earliest local midnight of min_date − lookback, latest local midnight after max_date); while
+    parsing, or without sites, one day of slack each side covers every zone (UTC−12…UTC+14). Pair
+    it with ts_in_local_window for the per-site cut. -#}
 {% macro ts_in_window(ts_expr, lookback_days=0) -%}
     {%- set w = window_dates() -%}
     {%- if w is none -%}
         true
     {%- else -%}
-        {{ ts_expr }} >= (date '{{ w.min_date }}' - {{ 1 + lookback_days | int }})::timestamp at time zone 'UTC'
-        and {{ ts_expr }} < (date '{{ w.max_date }}' + 2)::timestamp at time zone 'UTC'
+        {%- set bounds = none -%}
+        {%- if execute -%}
+            {%- set query -%}
+                select
+                    min((date '{{ w.min_date }}' - {{ lookback_days | int }})::timestamp at time zone timezone),
+                    max((date '{{ w.max_date }}' + 1)::timestamp at time zone timezone)
+                from {{ source('ref', 'sites') }}
+            {%- endset -%}
+            {%- set row = run_query(query).rows[0] -%}
+            {%- if row[0] is not none -%}
+                {%- set bounds = [row[0].isoformat(), row[1].isoformat()] -%}
+            {%- endif -%}
+        {%- endif -%}
+        {%- if bounds is not none -%}
+            {{ ts_expr }} >= timestamptz '{{ bounds[0] }}' and {{ ts_expr }} < timestamptz '{{ bounds[1] }}'
+        {%- else -%}
+            {{ ts_expr }} >= (date '{{ w.min_date }}' - {{ 1 + lookback_days | int }})::timestamp at time zone 'UTC'
+            and {{ ts_expr }} < (date '{{ w.max_date }}' + 2)::timestamp at time zone 'UTC'
+        {%- endif -%}
     {%- endif -%}
 {%- endmacro %}
 

@@ -21,8 +21,13 @@ select
     sum(r.sum_value) as sum_value,
     min(r.min_value) as min_value,
     max(r.max_value) as max_value,
-    (array_agg(r.first_value order by r.bucket) filter (where r.n > 0))[1] as first_value,
-    (array_agg(r.last_value order by r.bucket desc) filter (where r.n > 0))[1] as last_value,
+    -- earliest / latest sub-bucket's value without an ordered aggregate (sub-buckets are unique)
+    (
+        min(array[extract(epoch from r.bucket)::double precision, r.first_value]) filter (where r.n > 0)
+    )[2] as first_value,
+    (
+        max(array[extract(epoch from r.bucket)::double precision, r.last_value]) filter (where r.n > 0)
+    )[2] as last_value,
     sum(r.sum_value) / nullif(sum(r.n), 0) as avg_value,
     sum(r.n_uncertain)::integer as n_uncertain,
     sum(r.n_bad)::integer as n_bad,

@@ -30,8 +30,9 @@ select
     sum(sum_value) as sum_value,
     min(min_value) as min_value,
     max(max_value) as max_value,
-    (array_agg(first_value order by bucket) filter (where n > 0))[1] as first_value,
-    (array_agg(last_value order by bucket desc) filter (where n > 0))[1] as last_value,
+    -- earliest / latest sub-bucket's value without an ordered aggregate (sub-buckets are unique)
+    (min(array[extract(epoch from bucket)::double precision, first_value]) filter (where n > 0))[2] as first_value,
+    (max(array[extract(epoch from bucket)::double precision, last_value]) filter (where n > 0))[2] as last_value,
     sum(sum_value) / nullif(sum(n), 0) as avg_value,
     sum(n_uncertain)::integer as n_uncertain,
     sum(n_bad)::integer as n_bad,
