@@ -178,6 +178,8 @@ class McsDbtTranslator(DagsterDbtTranslator):
         props = dbt_resource_props
         if props["resource_type"] == "source":
             return {"raw": "raw", "ref": "registry", "ops": "operations"}.get(props["source_name"], "sources")
+        if props["resource_type"] == "seed":
+            return "dbt_seeds"
         folders = _node_folder(props)
         if not folders:
             return "dbt_misc"

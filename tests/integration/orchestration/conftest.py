@@ -1,8 +1,8 @@
 """A simulator-backfilled platform database shared by this folder's tests (built once per module).
 
-ab-baldwinsville is re-commissioned on 2026-10-30 and backfilled for its last two site-local days of
+ab-baldwinsville is re-commissioned on 2026-10-31 and backfilled for that last site-local day of
 October 2026, so October is a complete billing month for it (a block's expected data starts at its
-commissioning) while the test stays small: ~2 days × 1 block at one sample per minute.
+commissioning) while the test stays small: one day × one block at one sample per minute (~390 k rows).
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from tests.fixtures.registry import load_demo_sites
 
 SITE = "ab-baldwinsville"
 MONTH = "2026-10"
-DAYS = ("2026-10-30", "2026-10-31")
+DAYS = ("2026-10-31",)
 # Local midnight Nov 1 in New York (still EDT, UTC−4): the end of the backfill.
 BACKFILL_END = datetime(2026, 11, 1, 4, 0, tzinfo=UTC)
 
@@ -48,9 +48,9 @@ def platform_db(pg_server_url: str, migrated_template: str, tmp_path_factory: py
     try:
         load_demo_sites(engine)
         with engine.begin() as conn:
-            conn.execute(text("UPDATE ref.blocks SET commissioned_on = DATE '2026-10-30' WHERE site_id = :s"),
+            conn.execute(text("UPDATE ref.blocks SET commissioned_on = DATE '2026-10-31' WHERE site_id = :s"),
                          {"s": SITE})
-        backfill(url, days=2, site_id=SITE, end=BACKFILL_END, progress=False)
+        backfill(url, days=1, site_id=SITE, end=BACKFILL_END, progress=False)
         yield url, engine, reports_dir
     finally:
         engine.dispose()

@@ -1,11 +1,12 @@
 """End to end in-process: simulator history → dbt roll-ups/marts (Dagster jobs) → checks → report artifacts.
 
-One module-scoped database (conftest.platform_db): two backfilled site-local days of ab-baldwinsville,
-its block commissioned on the first of them, so October 2026 is a complete month for it.
+One module-scoped database (conftest.platform_db): one backfilled site-local day of ab-baldwinsville,
+its block commissioned that day, so October 2026 is a complete month for it.
 """
 
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -33,7 +34,7 @@ def instance():
 
 @pytest.fixture(scope="module")
 def built_marts(defs, instance, platform_db):
-    """The daily job's assets over both days (one run, as a range backfill runs) and the month's marts.
+    """The daily job's assets for the day(s) (one run, as a range backfill runs) and the month's marts.
 
     dbt's own tests are left out here (the dbt project's CI runs them; they double this fixture's time);
     the platform's telemetry checks run as in the daily job.
@@ -138,7 +139,7 @@ def test_report_end_to_end_is_reproducible(report, defs, instance, built_marts, 
 
 
 def test_blocking_check_stops_finance_report_with_its_reason(defs, instance, built_marts, platform_db):
-    """A billing counter that steps backwards mid-month stops every finance report of the run."""
+    """A bad billing-meter reading (the counter steps backwards) stops every finance report of the run."""
     _, engine, _ = platform_db
     with engine.begin() as conn:
         point_id = conn.execute(text("SELECT point_id FROM ref.points WHERE site_id = :s AND tag = 'MET-01-kWh'"),
@@ -146,8 +147,9 @@ def test_blocking_check_stops_finance_report_with_its_reason(defs, instance, bui
         ts, value = conn.execute(text("SELECT ts, value FROM raw.telemetry WHERE point_id = :p "
                                       "AND ts >= '2026-10-31T12:00:00Z' ORDER BY ts LIMIT 1"),
                                  {"p": point_id}).one()
-        conn.execute(text("UPDATE raw.telemetry SET value = :v WHERE point_id = :p AND ts = :ts"),
-                     {"v": value - 500.0, "p": point_id, "ts": ts})
+        bad_ts = ts + timedelta(seconds=30)
+        conn.execute(text("INSERT INTO raw.telemetry (ts, point_id, value, quality) VALUES (:ts, :p, :v, 0)"),
+                     {"ts": bad_ts, "p": point_id, "v": value - 500.0})
     try:
         result = _run_reports(defs, instance, ["invoice", "dcim_uptime"])
         evaluations = {e.check_name: e for e in result.get_asset_check_evaluations()}
@@ -155,11 +157,12 @@ def test_blocking_check_stops_finance_report_with_its_reason(defs, instance, bui
         assert not readings.passed
         assert "counter decreased" in readings.description and "MET-01-kWh" in readings.description
         assert _materialization(result, "invoice") is None
+        assert _materialization(result, "dcim_uptime") is not None  # DCIM reports are not gated by billing meters
         assert not result.success
     finally:
         with engine.begin() as conn:
-            conn.execute(text("UPDATE raw.telemetry SET value = :v WHERE point_id = :p AND ts = :ts"),
-                         {"v": value, "p": point_id, "ts": ts})
+            conn.execute(text("DELETE FROM raw.telemetry WHERE point_id = :p AND ts = :ts"),
+                         {"p": point_id, "ts": bad_ts})
 
 
 def test_cli_builds_and_lists(platform_db, built_marts):
