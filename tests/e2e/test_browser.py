@@ -330,7 +330,10 @@ def test_live_noc_through_simulator_edge_and_ingestor(database_url: str, mqtt_ur
                    AND l.received_at > now() - interval '15 seconds'"""
         deadline = time.monotonic() + 180
         while time.monotonic() < deadline:
-            assert all(p.poll() is None for p in procs), "a daemon exited; see the logs in " + str(tmp_path)
+            for name, proc in zip(("ingest", "simulate", "edge"), procs, strict=True):
+                if proc.poll() is not None:
+                    tail = (tmp_path / f"{name}.log").read_text(errors="replace")[-3000:]
+                    raise AssertionError(f"mcs {name} exited with {proc.returncode}:\n{tail}")
             with psycopg.connect(libpq_url(database_url)) as conn:
                 if conn.execute(fresh, (SITE, BLOCK, list(probe))).fetchone()[0] == len(probe):
                     break
