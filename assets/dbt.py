@@ -230,10 +230,6 @@ def _window_vars(context: AssetExecutionContext) -> dict[str, str]:
 
 
 def _stream(context: AssetExecutionContext, dbt: McsDbtCliResource, args: list[str]) -> Iterator[Any]:
-    # cautious: a test runs only when all of its parents are in this build — a relationships test
-    # from a daily roll-up to a dimension must not run in the static build before the roll-up exists.
-    if "--indirect-selection" not in args:
-        args = [*args, "--indirect-selection", "cautious"]
     context.log.info("dbt %s", " ".join(args))
     yield from dbt.cli(args, context=context).stream()
 

@@ -26,9 +26,9 @@ DBT_PROJECT_DIR = Path(__file__).resolve().parents[1] / "dbt"
 
 
 @contextmanager
-def libpq_environ(url: str) -> Iterator[None]:
-    """PG* variables of `url` in os.environ for the duration (restored afterwards)."""
-    wanted = libpq_env(url)
+def libpq_environ(url: str, extra: dict[str, str] | None = None) -> Iterator[None]:
+    """PG* variables of `url` (and `extra`) in os.environ for the duration (restored afterwards)."""
+    wanted = {**libpq_env(url), **(extra or {})}
     saved = {key: os.environ.get(key) for key in (*wanted, "PGPASSWORD")}
     os.environ.pop("PGPASSWORD", None)
     os.environ.update(wanted)
@@ -63,7 +63,11 @@ class McsDbtCliResource(DbtCliResource):
 
     def cli(self, args: Sequence[str], **kwargs: Any):  # type: ignore[override]
         # The subprocess (and dagster-dbt's in-process adapter handle) read os.environ when started.
-        with libpq_environ(self.database_url):
+        # Indirect selection "cautious": a test runs only when all its parents are in this build (a
+        # relationships test from a daily roll-up to a dimension must not run in the static build
+        # before the roll-up exists). dagster-dbt overrides it when the run selects checks itself.
+        extra = {} if "DBT_INDIRECT_SELECTION" in os.environ else {"DBT_INDIRECT_SELECTION": "cautious"}
+        with libpq_environ(self.database_url, extra):
             return super().cli(args, **kwargs)
 
 
