@@ -19,6 +19,13 @@ daily_rollups_job = define_asset_job(
     description="Site-local day: staging/dimensions, every incremental roll-up and energy mart, telemetry checks.",
 )
 
+late_days_job = define_asset_job(
+    "late_days_rebuild",
+    selection=AssetSelection.tag("mcs/partition", "daily") | AssetSelection.checks(*DAILY_CHECKS),
+    tags=DBT_TAGS,
+    description="Re-build closed days that received late data (no static models: several may run at once).",
+)
+
 monthly_marts_job = define_asset_job(
     "monthly_marts",
     selection=AssetSelection.tag("mcs/partition", "monthly"),
@@ -39,4 +46,4 @@ freshness_job = define_asset_job(
     description="Freshness of ingest (ops.point_latest) and edge heartbeats.",
 )
 
-JOBS = [daily_rollups_job, monthly_marts_job, monthly_reports_job, freshness_job]
+JOBS = [daily_rollups_job, late_days_job, monthly_marts_job, monthly_reports_job, freshness_job]

@@ -28,7 +28,7 @@ from dagster import (
 from sqlalchemy import text
 
 from mcs.health import report as report_health
-from orchestration.jobs import daily_rollups_job, monthly_marts_job
+from orchestration.jobs import late_days_job, monthly_marts_job
 from orchestration.partitions import daily_partitions, monthly_partitions
 from orchestration.resources import McsDatabase
 
@@ -64,7 +64,7 @@ def stalled_after() -> timedelta:
     return timedelta(minutes=float(os.environ.get("MCS_DAGSTER_STALLED_AFTER_MIN", "15")))
 
 
-@sensor(jobs=[daily_rollups_job, monthly_marts_job], minimum_interval_seconds=300,
+@sensor(jobs=[late_days_job, monthly_marts_job], minimum_interval_seconds=300,
         default_status=DefaultSensorStatus.RUNNING,
         description="Re-materialise daily (and closed monthly) partitions when readings land for a closed day.")
 def late_data_sensor(context: SensorEvaluationContext, database: McsDatabase):
@@ -87,7 +87,7 @@ def late_data_sensor(context: SensorEvaluationContext, database: McsDatabase):
         sites = {r.site_id: r.late_rows for r in rows if r.local_day == day}
         context.log.info("late data for %s: %s", key, sites)
         if daily_partitions.has_partition_key(key):
-            requests.append(RunRequest(run_key=f"late:{key}:{until.isoformat()}", job_name=daily_rollups_job.name,
+            requests.append(RunRequest(run_key=f"late:{key}:{until.isoformat()}", job_name=late_days_job.name,
                                        partition_key=key, tags={"mcs/trigger": "late-data",
                                                                 "mcs/late-rows": str(sum(sites.values()))}))
     for month in sorted({date(d.year, d.month, 1).isoformat() for d in days}):

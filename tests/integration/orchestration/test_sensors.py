@@ -55,7 +55,7 @@ def test_late_data_sensor_requests_the_closed_days_that_received_rows(loaded):
     result, _ = _evaluate(late_data_sensor, url, cursor)
     assert isinstance(result, SensorResult)
     local_day = (late_ts - timedelta(hours=5)).date().isoformat()  # 15:00 UTC is mid-day in New York
-    daily = [r for r in result.run_requests if r.job_name == "daily_rollups"]
+    daily = [r for r in result.run_requests if r.job_name == "late_days_rebuild"]
     assert [r.partition_key for r in daily] == [local_day]
     assert daily[0].tags["mcs/late-rows"] == "10"
     # The cursor moved forward: the same rows are not requested again.
