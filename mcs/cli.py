@@ -19,7 +19,8 @@ import click
 
 from mcs.runtime import UserError, check_database, database_url
 
-DBT_PROJECT_DIR = Path("dbt")
+# Absolute, so `mcs dbt` works from any directory of an editable install (the project is not packaged).
+DBT_PROJECT_DIR = Path(__file__).resolve().parents[1] / "dbt"
 
 
 class PlatformCLI(click.Group):
