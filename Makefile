@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv up test lint bench clean browser
+.PHONY: venv up test lint bench clean browser broker
 
 # The end-to-end tests drive Debian's Chromium headless. Installed when missing and we may (root with
 # apt-get); otherwise those tests skip and say why.
@@ -13,6 +13,14 @@ browser:
 	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
 		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } \
 		|| echo "chromium not installed: end-to-end browser tests will be skipped"; }
+
+# Mosquitto is the embedded broker of choice: MQTT 5 shared subscriptions and a persistent offline
+# queue (zero loss across daemon restarts). Installed when missing and we may; otherwise `mcs up`
+# falls back to the pure-Python amqtt broker (MQTT 3.1.1, one replica, no offline queue).
+broker:
+	@command -v mosquitto >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
+		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq mosquitto >/dev/null; } \
+		|| echo "mosquitto not installed: using the amqtt fallback broker (see README)"; }
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -22,10 +30,10 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
-up: $(STAMP)
+up: $(STAMP) broker
 	$(BIN)/mcs up
 
-test: $(STAMP) browser
+test: $(STAMP) broker browser
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)
