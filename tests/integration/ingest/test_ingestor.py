@@ -285,6 +285,10 @@ def test_runs_as_the_mcs_ingest_database_role(db, publisher, start_ingestor, pg_
         assert wait_until(lambda: count(db, "raw.telemetry") == 3, 15)
         ing.stop()
     finally:
+        # DROP OWNED works per database: the role may own a partition it created in the module's
+        # database, which must go before the (cluster-wide) role can be dropped.
+        with psycopg.connect(db, autocommit=True) as admin:
+            admin.execute(f'DROP OWNED BY "{role}"')
         with psycopg.connect(pg_server_url, autocommit=True) as admin:
             admin.execute(f'DROP OWNED BY "{role}"')
             admin.execute(f'DROP ROLE IF EXISTS "{role}"')
