@@ -48,6 +48,13 @@ run_coordinator:
   class: QueuedRunCoordinator
   config:
     max_concurrent_runs: 2
+    tag_concurrency_limits:
+      # As infra/dagster.yaml: one dbt build at a time (scheduled and late-data builds of the same
+      # incremental marts would contend), at most two report runs.
+      - key: "mcs/dbt"
+        limit: 1
+      - key: "mcs/report"
+        limit: 2
 telemetry:
   enabled: false
 """
