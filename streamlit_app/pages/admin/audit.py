@@ -36,9 +36,10 @@ if log.empty:
     ui.no_data("No audited actions yet.", "Actions taken in the app and by the CLI appear here.")
 else:
     actions = sorted(log["action"].unique())
-    chosen = st.multiselect("Actions", actions, default=actions, key="audit_actions")
+    # Empty selection = every action, so action kinds that appear later are never hidden by default.
+    chosen = st.multiselect("Actions (none selected = all)", actions, key="audit_actions")
     actor = st.text_input("Actor contains", key="audit_actor")
-    shown = log[log["action"].isin(chosen)]
+    shown = log[log["action"].isin(chosen)] if chosen else log
     if actor:
         shown = shown[shown["actor"].str.contains(actor, case=False, regex=False)]
     st.dataframe(shown, hide_index=True, key="audit_table")
