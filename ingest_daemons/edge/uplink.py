@@ -72,6 +72,7 @@ class Uplink:
         self.pending: list[Message] = []
         self.acked: list[int] = []
         self.last_id = 0
+        self._generation = 0
         self.published_total = 0
         self.acked_total = 0
         self.disconnects = 0
@@ -163,6 +164,7 @@ class Uplink:
         if value != self.connected or not value:
             self.inflight.clear()        # re-send every unacknowledged row from the spool, in order
             self.last_id = 0
+            self._generation += 1        # rows peeked before this point must not move last_id forward
         self.connected = value
         self._wake.set()
 
@@ -173,6 +175,8 @@ class Uplink:
         if failed:
             log.warning("broker refused message (row %d): re-sending from there", row_id)
             self.last_id = min(self.last_id, row_id - 1)
+            self._generation += 1
+            self._wake.set()
             return
         self.acked.append(row_id)
         self.acked_total += 1
@@ -229,7 +233,11 @@ class Uplink:
             room = self.window - len(self.inflight)
             if room <= 0:
                 continue
+            generation = self._generation
             rows = await asyncio.to_thread(self.spool.peek, self.last_id, room)
+            if generation != self._generation:
+                self._wake.set()         # the link went down/up while reading: start again from the rewind
+                continue
             for r in rows:
                 if not self.connected:
                     break
