@@ -297,6 +297,7 @@ def test_thermal_page_cross_checks_the_heat_meter(app_database_url: str) -> None
     m = metrics(at)
     assert abs(number(m["Meter vs flow × ΔT"])) < 3.0          # commissioning tolerance ±3 %
     assert number(m["Mean heat delivered"]) > 0
+    assert 0 <= number(m["Time exporting"]) <= 100            # from mode events, or the mode register
     keys = {c.proto.id for c in at.get("plotly_chart")}
     assert keys
 

@@ -14,6 +14,7 @@ from mcs.physics import thermal_power_kw
 from streamlit_app import queries as q
 from streamlit_app import ui
 from streamlit_app.components.charts import lines, range_picker, wide
+from streamlit_app.components.live import MODE_CODES
 
 LOOP_TAGS = ["TT-L2s", "TT-L2r", "TT-HXsOut", "TT-HXsIn", "TT-L3s", "TT-L3r"]
 HX_TAGS = ["TT-HX-approach", "TT-HXpIn", "TT-HXsOut", "PT-HX-dP"]
@@ -49,7 +50,15 @@ if fl is not None:
         xc = w[["MET-T1-kWt", "calc_kWt"]].reset_index().melt(id_vars="ts", var_name="tag", value_name="avg")
         st.plotly_chart(lines(xc, f"Heat meter cross-check (tier {tier})", unit="kWt"), key="thermal_crosscheck")
     intervals = q.mode_intervals(fl.site_id, fl.block_id, start, end)
-    if not intervals.empty:
+    if intervals.empty:
+        # No transition recorded for this block (e.g. a short history in one mode): the PLC mode register's
+        # buckets give the time in mode instead.
+        reg = q.series_by_tag(fl.site_id, fl.block_id, ["MODE-current"], start, end)
+        if not reg.empty:
+            states = reg["avg"].round().map(MODE_CODES).fillna("UNKNOWN")
+            c[3].metric("Time exporting", ui.fmt(100 * (states == "EXPORT").mean(), "%", 0),
+                        help="share of MODE-current buckets (no mode transitions recorded in this range)")
+    else:
         intervals["hours"] = (intervals["end"] - intervals["start"]).dt.total_seconds() / 3600
         share = intervals.groupby("state")["hours"].sum()
         c[3].metric("Time exporting", ui.fmt(100 * share.get("EXPORT", 0) / max(share.sum(), 1e-9), "%", 0))
