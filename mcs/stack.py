@@ -123,7 +123,7 @@ def services(settings: Settings) -> list[ManagedProcess]:
         (Path("streamlit_app/app.py").exists(), ManagedProcess(
             "streamlit", [str(bin_dir / "streamlit"), "run", "streamlit_app/app.py", "--server.headless", "true",
                           "--server.address", "127.0.0.1", "--server.port", str(settings.streamlit_port),
-                          "--browser.gatherUsageStats", "false"])),
+                          "--browser.gatherUsageStats", "false", "--client.toolbarMode", "viewer"])),
     ]
     return [proc for present, proc in wanted if present]
 
