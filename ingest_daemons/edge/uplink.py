@@ -130,7 +130,8 @@ class Uplink:
 
     def _on_disconnect(self, client, userdata, flags, reason_code, properties) -> None:
         # Forget paho's unacknowledged messages: the forwarder re-sends them from the spool in order.
-        with client._out_message_mutex:
+        # (paho 2.x internals; without them paho would re-send too — duplicates, never a loss.)
+        with contextlib.suppress(AttributeError), client._out_message_mutex:
             client._out_messages.clear()
             client._inflight_messages = 0
         self._threadsafe(self._set_connected, False)
