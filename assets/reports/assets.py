@@ -6,8 +6,10 @@ content hash, records the artifact in ops.report_artifacts and returns Dagster m
 a preview table, the artifact paths, the data window and the code version.
 
 Finance reports depend on `finance/report_inputs`, whose checks are blocking: in a run that
-includes them (the `monthly_reports` job, or "materialize" with upstream selected) a failing check
-stops the finance reports and says why. DCIM reports are not gated by billing-meter quality.
+includes them (the `monthly_reports` job, the CLI) a failing check stops the finance reports and says
+why. A run without them (one report selected in the UI) is refused by `gate.require_finance_checks_passed`
+unless the partition's latest inputs passed every blocking check in an earlier run. DCIM reports are not
+gated by billing-meter quality.
 """
 
 from collections.abc import Iterator
@@ -32,6 +34,7 @@ from sqlalchemy import Connection
 from assets.dbt import TRANSLATOR, load_manifest, partition_kind
 from assets.keys import FINANCE_INPUTS, report_key
 from assets.reports import data, store
+from assets.reports.gate import require_finance_checks_passed
 from assets.reports.render import ReportDocument, markdown_preview, render_pdf, render_xlsx
 from assets.reports.specs import REPORTS, ReportSpec
 from expectations.checks import month_days, split_report_key
@@ -157,9 +160,11 @@ def build_report_asset(spec: ReportSpec) -> AssetsDefinition:
         if spec.grain == "quarterly" and not data.is_quarter_end(month_start):
             context.log.info("%s: %s is not a quarter-end month; nothing to build", spec.name, month[:7])
             return
+        if spec.finance:
+            require_finance_checks_passed(context.instance, context.partition_key, spec.name)
         with database.engine() as engine, engine.begin() as conn:
             built = build_report(conn, spec, site_id, month_start, get_settings().reports_path,
-                                 context.run_id, config)
+                                 context.run.run_id, config)
         context.log.info("%s %s %s → %s", spec.name, site_id, built.document.period, built.pdf_path)
         yield MaterializeResult(metadata=report_metadata(built))
 

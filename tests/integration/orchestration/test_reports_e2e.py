@@ -6,6 +6,8 @@ its block commissioned that day, so October 2026 is a complete month for it.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -138,9 +140,9 @@ def test_report_end_to_end_is_reproducible(report, defs, instance, built_marts, 
                             {"r": report}).scalar_one() == 1
 
 
-def test_blocking_check_stops_finance_report_with_its_reason(defs, instance, built_marts, platform_db):
-    """A bad billing-meter reading (the counter steps backwards) stops every finance report of the run."""
-    _, engine, _ = platform_db
+@contextmanager
+def _backwards_counter(engine) -> Iterator[None]:
+    """A billing-meter reading whose counter steps 500 kWh backwards, removed again afterwards."""
     with engine.begin() as conn:
         point_id = conn.execute(text("SELECT point_id FROM ref.points WHERE site_id = :s AND tag = 'MET-01-kWh'"),
                                 {"s": SITE}).scalar_one()
@@ -151,18 +153,94 @@ def test_blocking_check_stops_finance_report_with_its_reason(defs, instance, bui
         conn.execute(text("INSERT INTO raw.telemetry (ts, point_id, value, quality) VALUES (:ts, :p, :v, 0)"),
                      {"ts": bad_ts, "p": point_id, "v": value - 500.0})
     try:
-        result = _run_reports(defs, instance, ["invoice", "dcim_uptime"])
-        evaluations = {e.check_name: e for e in result.get_asset_check_evaluations()}
-        readings = evaluations["billing_readings_valid"]
-        assert not readings.passed
-        assert "counter decreased" in readings.description and "MET-01-kWh" in readings.description
-        assert _materialization(result, "invoice") is None
-        assert _materialization(result, "dcim_uptime") is not None  # DCIM reports are not gated by billing meters
-        assert not result.success
+        yield
     finally:
         with engine.begin() as conn:
             conn.execute(text("DELETE FROM raw.telemetry WHERE point_id = :p AND ts = :ts"),
                          {"p": point_id, "ts": bad_ts})
+
+
+def test_blocking_check_stops_finance_report_with_its_reason(defs, instance, built_marts, platform_db):
+    """A bad billing-meter reading (the counter steps backwards) stops every finance report of the run."""
+    _, engine, _ = platform_db
+    with _backwards_counter(engine):
+        result = _run_reports(defs, instance, ["invoice", "dcim_uptime"])
+    evaluations = {e.check_name: e for e in result.get_asset_check_evaluations()}
+    readings = evaluations["billing_readings_valid"]
+    assert not readings.passed
+    assert "counter decreased" in readings.description and "MET-01-kWh" in readings.description
+    assert _materialization(result, "invoice") is None
+    assert _materialization(result, "dcim_uptime") is not None  # DCIM reports are not gated by billing meters
+    assert not result.success
+
+
+def _run_alone(defs, instance, report: str, month_key: str = MONTH_KEY, site: str = SITE):
+    """One report asset selected on its own, as a click on "Materialize" in the UI launches it."""
+    from assets.keys import report_key
+
+    job = defs.resolve_implicit_job_def_def_for_assets([report_key(report)])
+    return job.execute_in_process(partition_key=MultiPartitionKey({"month": month_key, "site": site}),
+                                  instance=instance, asset_selection=[report_key(report)], raise_on_error=False)
+
+
+def _refusal(result) -> str:
+    """The description of the dagster.Failure that stopped the run's (only) report step."""
+    failures = [e.step_failure_data for e in result.all_events if e.is_step_failure]
+    assert failures, "the report step did not fail"
+    return failures[0].user_failure_data.description
+
+
+def test_report_alone_needs_passed_checks_on_the_latest_inputs(defs, instance, built_marts, platform_db):
+    """A finance report launched without finance/report_inputs reads the partition's latest check results."""
+    from dagster import AssetSelection, materialize
+
+    from assets.keys import FINANCE_INPUTS
+    from assets.reports.assets import finance_report_inputs
+    from orchestration.resources import resources
+
+    _, engine, _ = platform_db
+    _needs(engine, "reports.invoice_monthly", "marts.fct_energy_daily", "marts.fct_heat_daily",
+           "marts.fct_efficiency_daily")
+    inputs_job = defs.resolve_job_def("monthly_reports")
+    partition = MultiPartitionKey({"month": MONTH_KEY, "site": SITE})
+
+    # A partition whose inputs never ran: refused, and the description says what to launch.
+    never = _run_alone(defs, instance, "invoice", month_key="2026-09-01")
+    assert _materialization(never, "invoice") is None and not never.success
+    reason = _refusal(never)
+    assert reason.startswith(f"invoice for {SITE} 2026-09 not built: finance/report_inputs and its blocking checks "
+                             "have not run"), reason
+    assert "launch the monthly_reports job" in reason
+
+    # Inputs and their checks passed in an earlier run: the report alone builds.
+    passed = inputs_job.execute_in_process(partition_key=partition, instance=instance,
+                                           asset_selection=[FINANCE_INPUTS], raise_on_error=False)
+    checks = passed.get_asset_check_evaluations()
+    assert passed.success and len(checks) == 5 and all(e.passed for e in checks)
+    built = _run_alone(defs, instance, "invoice")
+    assert built.success and _materialization(built, "invoice") is not None
+
+    # The latest inputs failed a check: refused with the check's reason, even though the bad reading is gone.
+    with _backwards_counter(engine):
+        inputs_job.execute_in_process(partition_key=partition, instance=instance, asset_selection=[FINANCE_INPUTS],
+                                      raise_on_error=False)
+    refused = _run_alone(defs, instance, "invoice")
+    assert _materialization(refused, "invoice") is None and not refused.success
+    reason = _refusal(refused)
+    assert reason.startswith(f"invoice for {SITE} {MONTH} not built: check billing_readings_valid failed: "), reason
+    assert "counter decreased" in reason and "MET-01-kWh" in reason
+
+    # Inputs re-materialised without their checks: the earlier results no longer count.
+    again = materialize([finance_report_inputs], instance=instance, resources=resources(), partition_key=partition,
+                        selection=AssetSelection.assets(FINANCE_INPUTS).without_checks())
+    assert again.success
+    reason = _refusal(_run_alone(defs, instance, "heat_credit"))
+    assert f"heat_credit for {SITE} {MONTH} not built: " in reason
+    assert "check billing_meter_completeness has not run on the latest finance/report_inputs" in reason
+
+    # A passing inputs run (the monthly_reports job) restores the gate for the next tests.
+    assert inputs_job.execute_in_process(partition_key=partition, instance=instance, asset_selection=[FINANCE_INPUTS],
+                                         raise_on_error=False).success
 
 
 def test_cli_builds_and_lists(platform_db, built_marts):
