@@ -23,9 +23,10 @@ MONTH_KEY = f"{MONTH}-01"
 
 @pytest.fixture(scope="module")
 def defs(platform_db):
-    from orchestration.definitions import build_definitions
+    """The code location's own Definitions (built once per process; resources read the env at run time)."""
+    from orchestration.definitions import defs
 
-    return build_definitions()
+    return defs
 
 
 @pytest.fixture(scope="module")
