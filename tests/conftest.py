@@ -91,8 +91,10 @@ def engine(database_url: str) -> Iterator[Engine]:
         eng.dispose()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def mqtt_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A broker per test module: telemetry is published retained (MCS contract), so a broker shared by
+    the whole session would hand one module's retained readings to the next module's subscribers."""
     broker = EmbeddedBroker(Path(tmp_path_factory.mktemp("mqtt")), free_port())
     url = broker.start()
     try:
