@@ -103,6 +103,44 @@ def points_list(site_id: str | None, block_id: str | None, subsystem: str | None
     click.echo(f"{len(rows)} point(s)", err=True)
 
 
+UNREGISTERED_SQL = """
+SELECT site_id, block_id, subsystem, tag, unit, count(*) AS readings, min(ts) AS first_ts, max(ts) AS last_ts
+FROM raw.unregistered_readings
+WHERE (CAST(:site AS text) IS NULL OR site_id = :site)
+GROUP BY site_id, block_id, subsystem, tag, unit
+ORDER BY site_id, block_id, subsystem, tag, unit
+"""
+
+
+@points.command("unregistered")
+@click.option("--site", "site_id", default=None, help="Only this site.")
+@click.option("--json", "as_json", is_flag=True, help="A JSON array.")
+def points_unregistered(site_id: str | None, as_json: bool) -> None:
+    """Readings the ingestor holds for tags of known blocks that are not in the registry (commissioning).
+
+    Register the point (site files, then `mcs sites load`) and the ingestor moves them into
+    raw.telemetry on its next registry refresh."""
+    from sqlalchemy import text
+
+    engine = _engine()
+    try:
+        with engine.connect() as conn:
+            rows = [dict(r._mapping) for r in conn.execute(text(UNREGISTERED_SQL), {"site": site_id})]
+    finally:
+        engine.dispose()
+    if as_json:
+        click.echo(json.dumps(rows, default=str, ensure_ascii=False, indent=1))
+        return
+    header = ("site", "block", "subsystem", "tag", "unit", "readings", "first_ts", "last_ts")
+    table = [header] + [tuple(str(r[k] if r[k] is not None else "") for k in
+                              ("site_id", "block_id", "subsystem", "tag", "unit", "readings", "first_ts", "last_ts"))
+                        for r in rows]
+    widths = [max(len(row[i]) for row in table) for i in range(len(header))]
+    for row in table:
+        click.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
+    click.echo(f"{len(rows)} unregistered tag(s)", err=True)
+
+
 @points.command("export")
 @click.option("--site", "site_id", required=True, help="Site to export.")
 @click.option("--block", "block_id", required=True, help="Block to export.")

@@ -88,3 +88,25 @@ def test_sites_load_dry_run_reports_and_writes_nothing(runner: CliRunner) -> Non
     assert result.exit_code == 0, result.output
     assert result.stdout.startswith("dry run, nothing written: 2 site(s): points added=810")
     assert json.loads(runner.invoke(cli, ["points", "list", "--json"]).stdout) == []
+
+
+def test_points_unregistered_lists_held_readings_per_tag(runner: CliRunner, database_url: str) -> None:
+    import psycopg
+
+    with psycopg.connect(database_url) as conn:
+        conn.execute("""
+            INSERT INTO raw.unregistered_readings (site_id, block_id, subsystem, tag, ts, value, unit) VALUES
+              ('ab-baldwinsville', 'block-01', 'thermal-l2', 'TT-NEW', '2026-11-01T10:00Z', 41.0, '°C'),
+              ('ab-baldwinsville', 'block-01', 'thermal-l2', 'TT-NEW', '2026-11-01T10:01Z', 41.5, '°C'),
+              ('rfg-foods-jhb', 'block-02', 'electrical', 'PM-NEW', '2026-11-01T10:00Z', 3.0, 'kW')
+        """)
+    result = runner.invoke(cli, ["points", "unregistered", "--site", "ab-baldwinsville", "--json"])
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.stdout)
+    assert [(r["tag"], r["readings"], r["unit"]) for r in rows] == [("TT-NEW", 2, "°C")]
+    assert rows[0]["first_ts"].startswith("2026-11-01 10:00") and rows[0]["last_ts"].startswith("2026-11-01 10:01")
+
+    table = runner.invoke(cli, ["points", "unregistered"])
+    assert table.exit_code == 0, table.output
+    assert "TT-NEW" in table.stdout and "PM-NEW" in table.stdout
+    assert "2 unregistered tag(s)" in table.stderr
