@@ -21,12 +21,7 @@ from simulator import scenario_store
 from simulator.runner import SimulationOptions, run_simulation
 from tests.integration.alarms.conftest import BLOCK, SITE, rows, running_engine, wait_for
 
-pytestmark = [
-    pytest.mark.e2e,
-    pytest.mark.skipif(not os.environ.get("MCS_ALARMS_E2E"),
-                       reason="simulator + edge + engine end to end takes 40–110 s (over this component's 2.5 min "
-                              "budget with the rest); run with MCS_ALARMS_E2E=1"),
-]
+pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture

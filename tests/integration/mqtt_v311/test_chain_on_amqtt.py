@@ -33,8 +33,7 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
         proc.wait()
 
 
-@pytest.mark.skipif(os.environ.get("MCS_MQTT311_E2E") != "1",
-                    reason="four daemons as processes take 30–60 s; run with MCS_MQTT311_E2E=1")
+@pytest.mark.e2e
 def test_simulator_edge_ingestor_and_alarm_engine_over_amqtt(database_url: str, amqtt: EmbeddedBroker,
                                                              tmp_path: Path) -> None:
     engine = make_engine(database_url)
