@@ -16,27 +16,18 @@ import os
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
 import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from mcs.db.engine import libpq_url, make_engine  # noqa: E402
-from mcs.db.migrate import upgrade  # noqa: E402
-from mcs.local_services.broker import free_port  # noqa: E402
-from mcs.local_services.postgres import EmbeddedPostgres  # noqa: E402
+from bench.scratch_db import scratch_database  # noqa: E402
+from mcs.db.engine import make_engine  # noqa: E402
 from mcs.registry import load_site_files, sync_registry  # noqa: E402
 from simulator.backfill import backfill  # noqa: E402
 
 SITES_DIR = Path(__file__).resolve().parents[1] / "sites"
-
-
-def with_database(url: str, name: str) -> str:
-    from sqlalchemy.engine import make_url
-
-    return make_url(libpq_url(url)).set(database=name).render_as_string(hide_password=False)
 
 
 def plain_copy_rate(url: str, workdir: Path) -> tuple[int, float]:
@@ -68,41 +59,24 @@ def main() -> None:
     ap.add_argument("--writers", type=int, default=2)
     args = ap.parse_args()
 
-    with tempfile.TemporaryDirectory() as tmp:
-        server = None
-        base = os.environ.get("MCS_BENCH_DATABASE_URL")
-        if not base:
-            server = EmbeddedPostgres(Path(tmp) / "pg", free_port(), durable=False)
-            base = server.start()
-        name = f"mcs_bench_{uuid.uuid4().hex[:8]}"
-        with psycopg.connect(libpq_url(base), autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{name}"')
-        url = with_database(base, name)
-        try:
-            upgrade(url, timescaledb="off")
-            engine = make_engine(url)
-            sync_registry(engine, [s for s in load_site_files(SITES_DIR) if s.site_id == args.site])
-            engine.dispose()
-            first = backfill(url, args.days, site_id=args.site, writers=args.writers, progress=False)
-            again = backfill(url, args.days, site_id=args.site, writers=args.writers, progress=False,
-                             end=first.end)
-            rows, copy_s = plain_copy_rate(url, Path(tmp))
-            copy_rate = rows / copy_s
-            print(f"site {args.site}, {args.days:g} days, {len(first.blocks)} block(s), "
-                  f"{os.cpu_count()} cores, storage {'embedded' if server else 'given server'}")
-            print(f"backfill        {first.rows_generated:>12,} rows in {first.seconds:7.1f} s "
-                  f"= {first.rows_per_s:>9,.0f} rows/s (inserted {first.rows_inserted:,}, "
-                  f"{first.mode_events} mode events)")
-            print(f"re-run (no-op)  {again.rows_generated:>12,} rows in {again.seconds:7.1f} s "
-                  f"= {again.rows_per_s:>9,.0f} rows/s (inserted {again.rows_inserted:,})")
-            print(f"plain COPY      {rows:>12,} rows in {copy_s:7.1f} s = {copy_rate:>9,.0f} rows/s (baseline)")
-            print(f"ratio backfill / plain COPY = {first.rows_per_s / copy_rate:.2f}")
-        finally:
-            with psycopg.connect(libpq_url(base), autocommit=True) as conn:
-                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            if server is not None:
-                server.stop()
-
+    with tempfile.TemporaryDirectory() as tmp, scratch_database() as db:
+        engine = make_engine(db.url)
+        sync_registry(engine, [s for s in load_site_files(SITES_DIR) if s.site_id == args.site])
+        engine.dispose()
+        first = backfill(db.url, args.days, site_id=args.site, writers=args.writers, progress=False)
+        again = backfill(db.url, args.days, site_id=args.site, writers=args.writers, progress=False,
+                         end=first.end)
+        rows, copy_s = plain_copy_rate(db.url, Path(tmp))
+        copy_rate = rows / copy_s
+        print(f"site {args.site}, {args.days:g} days, {len(first.blocks)} block(s), "
+              f"{os.cpu_count()} cores, storage {'embedded' if db.embedded else 'given server'}")
+        print(f"backfill        {first.rows_generated:>12,} rows in {first.seconds:7.1f} s "
+              f"= {first.rows_per_s:>9,.0f} rows/s (inserted {first.rows_inserted:,}, "
+              f"{first.mode_events} mode events)")
+        print(f"re-run (no-op)  {again.rows_generated:>12,} rows in {again.seconds:7.1f} s "
+              f"= {again.rows_per_s:>9,.0f} rows/s (inserted {again.rows_inserted:,})")
+        print(f"plain COPY      {rows:>12,} rows in {copy_s:7.1f} s = {copy_rate:>9,.0f} rows/s (baseline)")
+        print(f"ratio backfill / plain COPY = {first.rows_per_s / copy_rate:.2f}")
 
 if __name__ == "__main__":
     main()

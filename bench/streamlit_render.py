@@ -27,7 +27,6 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Callable
 from pathlib import Path
 
@@ -36,22 +35,14 @@ import psycopg
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.scratch_db import scratch_database  # noqa: E402
 from mcs.db.engine import libpq_url, make_engine  # noqa: E402
-from mcs.db.migrate import upgrade  # noqa: E402
-from mcs.local_services.broker import free_port  # noqa: E402
-from mcs.local_services.postgres import EmbeddedPostgres  # noqa: E402
 from mcs.registry import load_site_files, sync_registry  # noqa: E402
 
 APP = str(ROOT / "streamlit_app" / "app.py")
 SITE, BLOCK = "ab-baldwinsville", "block-01"
 TREND_TAGS = ["TT-L2s", "TT-L2r", "FT-L2", "TT-HXsOut", "TT-HXsIn", "MET-T1-kWt", "MET-01-kW", "PDU-01-kW",
               "TT-R01-in", "TT-AMB"]
-
-
-def with_database(url: str, name: str) -> str:
-    from sqlalchemy.engine import make_url
-
-    return make_url(libpq_url(url)).set(database=name).render_as_string(hide_password=False)
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -112,74 +103,59 @@ def main() -> None:
                     help="skip building the dbt roll-up marts (only the raw-fallback trend figures)")
     args = ap.parse_args()
 
-    with tempfile.TemporaryDirectory() as tmp:
-        server = None
-        base = os.environ.get("MCS_BENCH_DATABASE_URL")
-        if not base:
-            server = EmbeddedPostgres(Path(tmp) / "pg", free_port(), durable=False)
-            base = server.start()
-        name = f"mcs_bench_{uuid.uuid4().hex[:8]}"
-        with psycopg.connect(libpq_url(base), autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{name}"')
-        url = with_database(base, name)
-        try:
-            from streamlit.testing.v1 import AppTest
+    with tempfile.TemporaryDirectory() as tmp, scratch_database() as db:
+        url = db.url
+        from streamlit.testing.v1 import AppTest
 
-            from simulator.backfill import backfill
+        from simulator.backfill import backfill
 
-            upgrade(url, timescaledb="off")
-            engine = make_engine(url)
-            sync_registry(engine, [s for s in load_site_files(ROOT / "sites") if s.site_id == SITE])
-            engine.dispose()
+        engine = make_engine(url)
+        sync_registry(engine, [s for s in load_site_files(ROOT / "sites") if s.site_id == SITE])
+        engine.dispose()
+        began = time.monotonic()
+        report = backfill(url, args.days, site_id=SITE, progress=False)
+        with psycopg.connect(libpq_url(url)) as conn:
+            conn.execute("""INSERT INTO ops.point_latest (point_id, ts, value, quality)
+                            SELECT DISTINCT ON (point_id) point_id, ts, value, quality FROM raw.telemetry
+                            WHERE ts >= now() - interval '15 minutes' ORDER BY point_id, ts DESC""")
+            conn.execute("ANALYZE")
+            conn.commit()
+        print(f"{SITE}/{BLOCK}: {args.days:g} days, {report.rows_inserted:,} rows backfilled in "
+              f"{time.monotonic() - began:.0f} s; {os.cpu_count()} cores; "
+              f"{'embedded PostgreSQL' if db.embedded else 'given server'}, no dbt marts (raw-tier fallback); "
+              f"load average {os.getloadavg()[0]:.1f}")
+        os.environ["MCS_DATABASE_URL"] = url
+
+        from streamlit_app import queries as q
+
+        def live_cold() -> None:
+            for fn in (q.latest, q.mode_now, q.alarm_counts, q.edge_heartbeat):
+                fn.clear()
+
+        base_p50, base_p95 = measure("baseline: empty page", AppTest.from_string(
+            "import streamlit as st\nst.title('baseline')", default_timeout=60), args.runs)
+        noc = signed_in("pages/operators/live_noc.py")
+        noc_p50, noc_p95 = measure("Live NOC, live caches cold", noc, args.runs, live_cold)
+        measure("Live NOC, warm caches", noc, args.runs)
+        trend90 = signed_in("pages/analysts/trends.py", {"trend_tags": TREND_TAGS, "trend_range": "90 days"})
+        t90_p50, t90_p95 = measure("trend 10 points x 90 days (1 day), cold", trend90, max(args.runs // 3, 5),
+                                   q.series.clear)
+        trend30 = signed_in("pages/analysts/trends.py", {"trend_tags": TREND_TAGS, "trend_range": "30 days"})
+        measure("trend 10 points x 30 days (1 h), cold", trend30, max(args.runs // 3, 5), q.series.clear)
+        if args.rollups:
             began = time.monotonic()
-            report = backfill(url, args.days, site_id=SITE, progress=False)
-            with psycopg.connect(libpq_url(url)) as conn:
-                conn.execute("""INSERT INTO ops.point_latest (point_id, ts, value, quality)
-                                SELECT DISTINCT ON (point_id) point_id, ts, value, quality FROM raw.telemetry
-                                WHERE ts >= now() - interval '15 minutes' ORDER BY point_id, ts DESC""")
-                conn.execute("ANALYZE")
-                conn.commit()
-            print(f"{SITE}/{BLOCK}: {args.days:g} days, {report.rows_inserted:,} rows backfilled in "
-                  f"{time.monotonic() - began:.0f} s; {os.cpu_count()} cores; "
-                  f"{'embedded PostgreSQL' if server else 'given server'}, no dbt marts (raw-tier fallback); "
-                  f"load average {os.getloadavg()[0]:.1f}")
-            os.environ["MCS_DATABASE_URL"] = url
-
-            from streamlit_app import queries as q
-
-            def live_cold() -> None:
-                for fn in (q.latest, q.mode_now, q.alarm_counts, q.edge_heartbeat):
-                    fn.clear()
-
-            base_p50, base_p95 = measure("baseline: empty page", AppTest.from_string(
-                "import streamlit as st\nst.title('baseline')", default_timeout=60), args.runs)
-            noc = signed_in("pages/operators/live_noc.py")
-            noc_p50, noc_p95 = measure("Live NOC, live caches cold", noc, args.runs, live_cold)
-            measure("Live NOC, warm caches", noc, args.runs)
+            build_rollups(url, Path(tmp))
+            print(f"dbt roll-up marts (+fct_rollup_1d) built in {time.monotonic() - began:.0f} s")
             trend90 = signed_in("pages/analysts/trends.py", {"trend_tags": TREND_TAGS, "trend_range": "90 days"})
-            t90_p50, t90_p95 = measure("trend 10 points x 90 days (1 day), cold", trend90, max(args.runs // 3, 5),
-                                       q.series.clear)
+            t90_p50, t90_p95 = measure("trend 10 points x 90 days (1 day), marts", trend90,
+                                       max(args.runs // 3, 5), q.series.clear)
             trend30 = signed_in("pages/analysts/trends.py", {"trend_tags": TREND_TAGS, "trend_range": "30 days"})
-            measure("trend 10 points x 30 days (1 h), cold", trend30, max(args.runs // 3, 5), q.series.clear)
-            if args.rollups:
-                began = time.monotonic()
-                build_rollups(url, Path(tmp))
-                print(f"dbt roll-up marts (+fct_rollup_1d) built in {time.monotonic() - began:.0f} s")
-                trend90 = signed_in("pages/analysts/trends.py", {"trend_tags": TREND_TAGS, "trend_range": "90 days"})
-                t90_p50, t90_p95 = measure("trend 10 points x 90 days (1 day), marts", trend90,
-                                           max(args.runs // 3, 5), q.series.clear)
-                trend30 = signed_in("pages/analysts/trends.py", {"trend_tags": TREND_TAGS, "trend_range": "30 days"})
-                measure("trend 10 points x 30 days (1 h), marts", trend30, max(args.runs // 3, 5), q.series.clear)
-            print(f"load average at the end {os.getloadavg()[0]:.1f} (other processes on this machine skew figures)")
-            print(f"Live NOC p95 / baseline p95 = {noc_p95 / base_p95:.1f}x; target p95 < 300 ms: "
-                  f"{'met' if noc_p95 < 300 else 'NOT met'}")
-            print(f"90-day trend p95 / baseline p95 = {t90_p95 / base_p95:.1f}x; target p95 < 1000 ms: "
-                  f"{'met' if t90_p95 < 1000 else 'NOT met'}")
-        finally:
-            with psycopg.connect(libpq_url(base), autocommit=True) as conn:
-                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            if server is not None:
-                server.stop()
+            measure("trend 10 points x 30 days (1 h), marts", trend30, max(args.runs // 3, 5), q.series.clear)
+        print(f"load average at the end {os.getloadavg()[0]:.1f} (other processes on this machine skew figures)")
+        print(f"Live NOC p95 / baseline p95 = {noc_p95 / base_p95:.1f}x; target p95 < 300 ms: "
+              f"{'met' if noc_p95 < 300 else 'NOT met'}")
+        print(f"90-day trend p95 / baseline p95 = {t90_p95 / base_p95:.1f}x; target p95 < 1000 ms: "
+              f"{'met' if t90_p95 < 1000 else 'NOT met'}")
 
 
 if __name__ == "__main__":
