@@ -10,14 +10,12 @@ embedded PostgreSQL, and an embedded Mosquitto. Every ratio is against a baselin
 from __future__ import annotations
 
 import argparse
-import os
 import random
 import statistics
 import sys
 import tempfile
 import threading
 import time
-import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -25,24 +23,17 @@ import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.scratch_db import scratch_database  # noqa: E402
 from mcs import wire  # noqa: E402
 from mcs.alarms import actions  # noqa: E402
 from mcs.alarms.processor import MemoryStore, Processor  # noqa: E402
 from mcs.alarms.state_machine import PointEvaluator, PointSpec  # noqa: E402
 from mcs.db.engine import libpq_url, make_engine  # noqa: E402
-from mcs.db.migrate import upgrade  # noqa: E402
 from mcs.local_services.broker import EmbeddedBroker, free_port  # noqa: E402
-from mcs.local_services.postgres import EmbeddedPostgres  # noqa: E402
 from mcs.registry import Limit, load_site_files, points_for, sync_registry  # noqa: E402
 
 SITES_DIR = Path(__file__).resolve().parents[1] / "sites"
 SITE, BLOCK = "ab-baldwinsville", "block-01"
-
-
-def with_database(url: str, name: str) -> str:
-    from sqlalchemy.engine import make_url
-
-    return make_url(libpq_url(url)).set(database=name).render_as_string(hide_password=False)
 
 
 def stream(n: int, seed: int = 1) -> list[tuple[datetime, float]]:
@@ -181,32 +172,17 @@ def main() -> None:
     args = ap.parse_args()
 
     bench_state_machine(args.samples)
-    with tempfile.TemporaryDirectory() as tmp:
-        server = None
-        base = os.environ.get("MCS_BENCH_DATABASE_URL")
-        if not base:
-            server = EmbeddedPostgres(Path(tmp) / "pg", free_port(), durable=False)
-            base = server.start()
+    with tempfile.TemporaryDirectory() as tmp, scratch_database() as db:
         broker = EmbeddedBroker(Path(tmp) / "mqtt", free_port())
         mqtt_url = broker.start()
-        name = f"mcs_bench_{uuid.uuid4().hex[:8]}"
-        with psycopg.connect(libpq_url(base), autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{name}"')
-        url = with_database(base, name)
         try:
-            upgrade(url, timescaledb="off")
-            engine = make_engine(url)
+            engine = make_engine(db.url)
             sync_registry(engine, [s for s in load_site_files(SITES_DIR) if s.site_id == SITE])
             engine.dispose()
-            bench_replay(url, args.days)
-            bench_latency(url, mqtt_url, args.latency_n)
+            bench_replay(db.url, args.days)
+            bench_latency(db.url, mqtt_url, args.latency_n)
         finally:
-            with psycopg.connect(libpq_url(base), autocommit=True) as conn:
-                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
             broker.stop()
-            if server is not None:
-                server.stop()
-
 
 if __name__ == "__main__":
     main()
