@@ -21,7 +21,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -31,10 +30,8 @@ import psycopg
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from mcs.db.engine import libpq_env, libpq_url, make_engine  # noqa: E402
-from mcs.db.migrate import upgrade  # noqa: E402
-from mcs.local_services.broker import free_port  # noqa: E402
-from mcs.local_services.postgres import EmbeddedPostgres  # noqa: E402
+from bench.scratch_db import scratch_database  # noqa: E402
+from mcs.db.engine import libpq_env, make_engine  # noqa: E402
 from mcs.registry import load_site_files, sync_registry  # noqa: E402
 from simulator.backfill import backfill  # noqa: E402
 
@@ -48,12 +45,6 @@ BASELINE = """CREATE TABLE bench_minutes AS
            count(t.value) AS n, sum(t.value) AS s, min(t.value) AS lo, max(t.value) AS hi
     FROM raw.telemetry t WHERE t.ts >= %s AND t.ts < %s AND t.quality < 2
     GROUP BY 1, 2"""
-
-
-def with_database(url: str, name: str) -> str:
-    from sqlalchemy.engine import make_url
-
-    return make_url(libpq_url(url)).set(database=name).render_as_string(hide_password=False)
 
 
 def dbt(env: dict[str, str], *args: str) -> tuple[float, dict]:
@@ -76,20 +67,8 @@ def main() -> None:
                         help="storage path of the scratch database (auto: TimescaleDB where installed)")
     args = parser.parse_args()
 
-    given = os.environ.get("MCS_BENCH_DATABASE_URL")
-    tmp = Path(tempfile.mkdtemp(prefix="mcs-bench-dbt-"))
-    server = None
-    if given:
-        server_url = libpq_url(given)
-    else:
-        server = EmbeddedPostgres(tmp / "pg", free_port(), durable=False)
-        server_url = server.start()
-    name = f"mcs_bench_dbt_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(server_url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    url = with_database(server_url, name)
-    try:
-        upgrade(url, timescaledb=args.timescaledb)
+    with tempfile.TemporaryDirectory(prefix="mcs-bench-dbt-") as tmp_dir, scratch_database(args.timescaledb) as db:
+        tmp, url = Path(tmp_dir), db.url
         engine = make_engine(url)
         site = next(s for s in load_site_files(ROOT / "sites") if s.site_id == args.site)
         sync_registry(engine, [site])
@@ -133,12 +112,6 @@ def main() -> None:
               f"→ {raw_rows / baseline:,.0f} rows/s")
         print(f"ratio (dbt database time / baseline): {db_time / baseline:.1f}×; "
               f"fct_rollup_1m alone: {dict((m, t) for t, m in per_model)['fct_rollup_1m'] / baseline:.1f}×")
-    finally:
-        with psycopg.connect(server_url, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        if server is not None:
-            server.stop()
-
 
 if __name__ == "__main__":
     main()
