@@ -48,23 +48,16 @@ from paho.mqtt.subscribeoptions import SubscribeOptions
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.scratch_db import scratch_database  # noqa: E402
 from ingest_daemons.mqtt_ingestor.config import IngestSettings  # noqa: E402
 from ingest_daemons.mqtt_ingestor.daemon import Ingestor  # noqa: E402
 from mcs import wire  # noqa: E402
-from mcs.db.engine import libpq_url, make_engine  # noqa: E402
-from mcs.db.migrate import upgrade  # noqa: E402
+from mcs.db.engine import make_engine  # noqa: E402
 from mcs.local_services.broker import EmbeddedBroker, free_port  # noqa: E402
-from mcs.local_services.postgres import EmbeddedPostgres  # noqa: E402
 from mcs.registry import load_site_files, sync_registry  # noqa: E402
 
 SITES_DIR = Path(__file__).resolve().parents[1] / "sites"
 RESET = "TRUNCATE raw.telemetry, ops.point_latest, raw.dead_letter, raw.unregistered_readings"
-
-
-def with_database(url: str, name: str) -> str:
-    from sqlalchemy.engine import make_url
-
-    return make_url(libpq_url(url)).set(database=name).render_as_string(hide_password=False)
 
 
 def load_points(url: str) -> list[tuple[str, str, str, str, str, int]]:
@@ -336,20 +329,11 @@ def main() -> None:
     ap.add_argument("--live-rate", type=float, default=None, help="only the latency run, at this msg/s")
     args = ap.parse_args()
 
-    with tempfile.TemporaryDirectory() as tmp:
-        server = None
-        base = os.environ.get("MCS_BENCH_DATABASE_URL")
-        if not base:
-            server = EmbeddedPostgres(Path(tmp) / "pg", free_port(), durable=False)
-            base = server.start()
+    with tempfile.TemporaryDirectory() as tmp, scratch_database() as db:
+        url = db.url
         broker = EmbeddedBroker(Path(tmp) / "mqtt", free_port())
         broker.start()
-        name = f"mcs_bench_{uuid.uuid4().hex[:8]}"
-        with psycopg.connect(libpq_url(base), autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{name}"')
-        url = with_database(base, name)
         try:
-            upgrade(url, timescaledb="off")
             engine = make_engine(url)
             sync_registry(engine, load_site_files(SITES_DIR))
             engine.dispose()
@@ -411,11 +395,7 @@ def main() -> None:
                 print(f"  live at {rate:,.0f} msg/s (half the single rate) for {args.live_seconds:.0f} s, "
                       f"{sent:,.0f} messages: publish→insert p50 {p50:.0f} ms, p99 {p99:.0f} ms, max {mx:.0f} ms")
         finally:
-            with psycopg.connect(libpq_url(base), autocommit=True) as conn:
-                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
             broker.stop()
-            if server:
-                server.stop()
 
 
 if __name__ == "__main__":
