@@ -7,28 +7,24 @@
 
     .venv/bin/python bench/registry_sync.py [--blocks 50]
 
-Uses MCS_TEST_DATABASE_URL (a superuser URL) when set, else an embedded server on a free port.
+Uses MCS_BENCH_DATABASE_URL (a superuser URL; a scratch database is created and dropped) or starts
+an embedded PostgreSQL, like the other benchmarks (bench/scratch_db.py).
 """
 
 from __future__ import annotations
 
 import argparse
-import os
-import tempfile
+import sys
 import time
-import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
-import psycopg
-from sqlalchemy.engine import make_url
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from mcs.db.engine import libpq_url, make_engine
-from mcs.db.migrate import upgrade
-from mcs.local_services.broker import free_port
-from mcs.local_services.postgres import EmbeddedPostgres
-from mcs.registry import SiteDefinition, load_site_files, sync_registry
+from bench.scratch_db import scratch_database  # noqa: E402
+from mcs.db.engine import make_engine  # noqa: E402
+from mcs.registry import SiteDefinition, load_site_files, sync_registry  # noqa: E402
 
 SITES_DIR = Path(__file__).resolve().parents[1] / "sites"
 T = TypeVar("T")
@@ -58,46 +54,31 @@ def main() -> None:
     n_points = sum(s.point_count() for s in sites)
     print(f"loader   {n_points} points validated in {load_s * 1000:.0f} ms ({n_points / load_s:,.0f} points/s)")
 
-    server = None
-    given = os.environ.get("MCS_TEST_DATABASE_URL")
-    if given:
-        admin = libpq_url(given)
-    else:
-        server = EmbeddedPostgres(Path(tempfile.mkdtemp(prefix="mcs-bench-")), free_port(), durable=False)
-        admin = server.start()
-    name = f"mcs_bench_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    url = make_url(admin).set(database=name).render_as_string(hide_password=False)
-    engine = make_engine(url)
-    try:
-        upgrade(url, timescaledb="off")
-        site = fleet(sites[0], args.blocks)
-        total = site.point_count()
-        report, first = timed(lambda: sync_registry(engine, [site]))
-        assert report.points.added == total
-        report, noop = timed(lambda: sync_registry(engine, [site]))
-        assert not report.changed
-        block = site.blocks[0]
-        edited = tuple(p.model_copy(update={"description": p.description + " (edited)"}) if p.tag == "TT-L2s"
-                       else p for p in block.points)
-        changed_site = site.model_copy(update={"blocks": (block.model_copy(update={"points": edited}),
-                                                          *site.blocks[1:])})
-        report, one = timed(lambda: sync_registry(engine, [changed_site]))
-        assert report.points.updated == 1
-        smaller = changed_site.model_copy(update={"blocks": changed_site.blocks[:-1]})
-        report, retire = timed(lambda: sync_registry(engine, [smaller]))
-        assert report.points.retired == len(block.points)
-        print(f"sync     fleet of {args.blocks} blocks, {total} points")
-        print(f"  first load        {first * 1000:8.0f} ms  ({total / first:,.0f} points/s)   1.00")
-        for label, seconds in (("no-op reload", noop), ("one point changed", one), ("one block removed", retire)):
-            print(f"  {label:<17} {seconds * 1000:8.0f} ms                         {seconds / first:.2f}")
-    finally:
-        engine.dispose()
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        if server is not None:
-            server.stop()
+    with scratch_database() as db:
+        engine = make_engine(db.url)
+        try:
+            site = fleet(sites[0], args.blocks)
+            total = site.point_count()
+            report, first = timed(lambda: sync_registry(engine, [site]))
+            assert report.points.added == total
+            report, noop = timed(lambda: sync_registry(engine, [site]))
+            assert not report.changed
+            block = site.blocks[0]
+            edited = tuple(p.model_copy(update={"description": p.description + " (edited)"}) if p.tag == "TT-L2s"
+                           else p for p in block.points)
+            changed_site = site.model_copy(update={"blocks": (block.model_copy(update={"points": edited}),
+                                                              *site.blocks[1:])})
+            report, one = timed(lambda: sync_registry(engine, [changed_site]))
+            assert report.points.updated == 1
+            smaller = changed_site.model_copy(update={"blocks": changed_site.blocks[:-1]})
+            report, retire = timed(lambda: sync_registry(engine, [smaller]))
+            assert report.points.retired == len(block.points)
+            print(f"sync     fleet of {args.blocks} blocks, {total} points")
+            print(f"  first load        {first * 1000:8.0f} ms  ({total / first:,.0f} points/s)   1.00")
+            for label, seconds in (("no-op reload", noop), ("one point changed", one), ("one block removed", retire)):
+                print(f"  {label:<17} {seconds * 1000:8.0f} ms                         {seconds / first:.2f}")
+        finally:
+            engine.dispose()
 
 
 if __name__ == "__main__":
