@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -23,27 +22,15 @@ from simulator.devices.bacnet_device import BacnetDevice, bacnet_devices
 from simulator.devices.modbus_server import endpoints_for, start_endpoint, stop_endpoint
 from simulator.devices.snmp_agent import agents_for, start_agent
 from simulator.live import LiveBlock
-from simulator.registry_view import BlockBinding, bindings_from_sites
-from tests.fixtures.registry import demo_site_definitions
+from simulator.registry_view import BlockBinding
+from tests.fixtures.simulator import demo_block_binding
 
 V3_AUTH, V3_PRIV = "edge-test-auth-key", "edge-test-priv-key"
 
 
-def with_free_ports(binding: BlockBinding) -> BlockBinding:
-    """Same devices, each distinct port replaced by a free one (RTU units keep sharing their gateway)."""
-    ports: dict[int, int] = {}
-    devices = {}
-    for dev_id, dev in binding.devices.items():
-        if dev.port is not None:
-            ports.setdefault(dev.port, free_port())
-        devices[dev_id] = dataclasses.replace(dev, port=ports.get(dev.port) if dev.port else None)
-    return BlockBinding(binding.spec, devices, binding.points)
-
-
 @pytest.fixture(scope="session")
 def binding() -> BlockBinding:
-    sites = [s for s in demo_site_definitions() if s.site_id == "ab-baldwinsville"]
-    return with_free_ports(bindings_from_sites(sites, seed=5)[0])
+    return demo_block_binding(seed=5)
 
 
 @pytest.fixture(scope="session")

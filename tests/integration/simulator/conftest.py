@@ -2,32 +2,18 @@
 
 from __future__ import annotations
 
-import dataclasses
 import time
 
 import pytest
 
-from mcs.local_services.broker import free_port
 from simulator.live import LiveBlock
-from simulator.registry_view import BlockBinding, bindings_from_sites
-from tests.fixtures.registry import demo_site_definitions
-
-
-def with_free_ports(binding: BlockBinding) -> BlockBinding:
-    """Same devices, each distinct port replaced by a free one (RTU units keep sharing their gateway)."""
-    ports: dict[int, int] = {}
-    devices = {}
-    for dev_id, dev in binding.devices.items():
-        if dev.port is not None:
-            ports.setdefault(dev.port, free_port())
-        devices[dev_id] = dataclasses.replace(dev, port=ports.get(dev.port) if dev.port else None)
-    return BlockBinding(binding.spec, devices, binding.points)
+from simulator.registry_view import BlockBinding
+from tests.fixtures.simulator import demo_block_binding
 
 
 @pytest.fixture(scope="session")
 def demo_binding() -> BlockBinding:
-    sites = [s for s in demo_site_definitions() if s.site_id == "ab-baldwinsville"]
-    return with_free_ports(bindings_from_sites(sites, seed=3)[0])
+    return demo_block_binding(seed=3)
 
 
 @pytest.fixture(scope="session")
